@@ -1,0 +1,59 @@
+# Vanishing Gradients: the two commands a learner needs are `make lab` and `make test`.
+# Everything else here serves maintainers.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
+
+# The venv's kernel comes first, before any user-wide "python3" kernel that may point elsewhere.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+# Notebooks show progress bars in JupyterLab only; runs under tests and `make execute` stay quiet.
+QUIET := VG_QUIET=1
+
+.PHONY: lab test unit notebooks lint format execute bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e ".[dev]"
+	@touch $(STAMP)
+
+## lab: create the environment if needed and open JupyterLab on the first notebook
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/01_sigmoid_derivatives.ipynb \
+		$(if $(filter 0,$(shell id -u)),--allow-root) \
+		$(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
+
+## test: lint, unit tests and nbval over every notebook
+test: lint unit notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests notebooks scripts benchmarks
+	$(BIN)/ruff format --check helpers tests notebooks scripts benchmarks
+
+unit: $(STAMP)
+	$(QUIET) $(BIN)/python -m pytest tests -q
+
+notebooks: $(STAMP)
+	$(QUIET) $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks -q
+
+## format: apply ruff's formatter and safe fixes
+format: $(STAMP)
+	$(BIN)/ruff check --fix helpers tests notebooks scripts benchmarks
+	$(BIN)/ruff format helpers tests notebooks scripts benchmarks
+
+## execute: re-run every notebook (or NB=path) in a fresh kernel and save its outputs
+execute: $(STAMP)
+	$(QUIET) $(BIN)/python scripts/execute_notebooks.py $(or $(NB),$(NOTEBOOKS))
+
+## bench: speed and memory figures (not part of the tests)
+bench: $(STAMP)
+	$(QUIET) $(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
