@@ -13,7 +13,7 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 # Notebooks show progress bars in JupyterLab only; runs under tests and `make execute` stay quiet.
 QUIET := VG_QUIET=1
 
-.PHONY: lab test unit notebooks lint format execute bench clean
+.PHONY: lab test unit notebooks browser lint format execute bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
@@ -28,18 +28,22 @@ lab: $(STAMP)
 		$(if $(filter 0,$(shell id -u)),--allow-root) \
 		$(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),,--no-browser)
 
-## test: lint, unit tests and nbval over every notebook
-test: lint unit notebooks
+## test: lint, unit tests, nbval over every notebook, and the course in a real browser
+test: lint unit notebooks browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks scripts benchmarks
 	$(BIN)/ruff format --check helpers tests notebooks scripts benchmarks
 
+# Two workers: the notebooks are single-threaded, and loadscope keeps each one in one kernel.
 unit: $(STAMP)
-	$(QUIET) $(BIN)/python -m pytest tests -q
+	$(QUIET) $(BIN)/python -m pytest tests --ignore=tests/browser -q -n 2
 
 notebooks: $(STAMP)
-	$(QUIET) $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks -q
+	$(QUIET) $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks -q -n 2 --dist loadscope
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/browser -q -rs
 
 ## format: apply ruff's formatter and safe fixes
 format: $(STAMP)

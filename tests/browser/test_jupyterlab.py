@@ -1,0 +1,192 @@
+"""Run the course in a real JupyterLab, in headless Chromium, the way a learner would.
+
+For each notebook: open it, "Run All Cells" through the menu, wait for the kernel, and assert that
+no cell shows an error. For each explorer widget: it renders, and changing a slider redraws its
+figure. The server works on a temporary copy of the notebooks, so autosave cannot touch the
+stored outputs. Needs Debian's chromium (`/usr/bin/chromium`), which `.ci/run` installs; skipped
+with a message only where it is missing.
+"""
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("VG_CHROMIUM", "/usr/bin/chromium")
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+CELL_TIMEOUT_MS = 120_000
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Render every cell (no virtual scrolling) so the test sees every prompt and output.
+NOTEBOOK_SETTINGS = '{"windowingMode": "none"}'
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"Chromium not found at {CHROMIUM}: install Debian's chromium package "
+    "(.ci/run does) or set VG_CHROMIUM",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A private JupyterLab on loopback, serving a copy of the notebooks; yields its base URL."""
+    workdir = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", workdir / "notebooks")
+    settings = workdir / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(NOTEBOOK_SETTINGS)
+    port, token = free_port(), secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if k != "VG_QUIET"}  # show progress bars as in lab
+    env["JUPYTER_PATH"] = str(Path(sys.prefix) / "share" / "jupyter")
+    command = [
+        str(Path(sys.executable).with_name("jupyter")),
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={workdir}",
+        f"--LabApp.user_settings_dir={workdir / 'settings'}",
+        f"--LabApp.workspaces_dir={workdir / 'workspaces'}",
+        "--LabApp.news_url=",
+    ]
+    log = open(workdir / "server.log", "w")  # noqa: SIM115 (closed in teardown)
+    server = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                log.close()
+                pytest.fail(f"JupyterLab did not start:\n{(workdir / 'server.log').read_text()}")
+            time.sleep(0.5)
+    yield base, token
+    server.terminate()
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def run_all_cells(page) -> None:
+    """Run every cell through the Run menu; wait until the kernel is idle with nothing queued."""
+    page.locator(".jp-Notebook").wait_for(timeout=60_000)
+    kernel_dialog = page.locator(".jp-Dialog").filter(has_text="Select Kernel")
+    if kernel_dialog.count():
+        kernel_dialog.get_by_role("button", name="Select").click()
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.wait_for_function(
+        """() => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+            return prompts.length > 0 && !prompts.some(p => p.textContent.includes('*'))
+                && indicator && indicator.dataset.status === 'idle';
+        }""",
+        timeout=CELL_TIMEOUT_MS * 3,
+        polling=1000,
+    )
+
+
+def unexecuted_cells(page) -> list[str]:
+    """Sources (first line) of non-empty code cells that have no execution count."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.jp-CodeCell')]
+            .filter(c => c.querySelector('.cm-content').textContent.trim() !== '')
+            .filter(c => !/\\[\\d+\\]/.test(c.querySelector('.jp-InputPrompt').textContent))
+            .map(c => c.querySelector('.cm-content').textContent.slice(0, 80))"""
+    )
+
+
+def error_outputs(page) -> list[str]:
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    texts = [t.inner_text()[:300] for t in tracebacks.all()]
+    texts += [t.inner_text()[:300] for t in errors.all() if "Traceback" in t.inner_text()]
+    return texts
+
+
+def figure_sources(widget) -> list[str]:
+    return [img.get_attribute("src") or "" for img in widget.locator("img").all()]
+
+
+def exercise_explorers(page) -> int:
+    """Move the first slider of every explorer; assert its figure redraws. Returns the count."""
+    boxes = page.locator(".jp-OutputArea-output .widget-vbox:has(.widget-slider)").all()
+    outermost = "xpath=ancestor::*[contains(@class, 'widget-vbox')]"
+    explorers = [box for box in boxes if not box.locator(outermost).count()]
+    for explorer in explorers:
+        explorer.scroll_into_view_if_needed()
+        explorer.locator("img").first.wait_for(timeout=30_000)
+        before = figure_sources(explorer)
+        readout = explorer.locator(".widget-slider .widget-readout").first
+        old = readout.inner_text().strip()
+        readout.click()
+        readout.fill(nudge(old))
+        readout.press("Enter")
+        page.wait_for_function(
+            "([el, before]) => [...el.querySelectorAll('img')].map(i => i.src).join() !== before",
+            arg=[explorer.element_handle(), ",".join(before)],
+            timeout=10_000,
+        )
+    return len(explorers)
+
+
+def nudge(value: str) -> str:
+    """A different value for a slider readout: a little larger, or smaller at the top of range."""
+    number = float(value)
+    return f"{number * 0.5 if number else 1:g}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_jupyterlab_without_errors(lab, browser, notebook):
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{base}/lab/tree/notebooks/{notebook.name}?token={token}")
+        run_all_cells(page)
+        assert error_outputs(page) == []
+        assert unexecuted_cells(page) == []
+        exercise_explorers(page)
+    finally:
+        page.close()
