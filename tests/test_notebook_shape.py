@@ -103,6 +103,14 @@ def test_every_excluded_output_says_why(notebook):
                 assert len(reason) > 10, f"{path.name}: '{line}' gives no reason"
 
 
+def test_markdown_has_no_control_characters(notebook):
+    # A LaTeX command written into a Python string unescaped ("\times", "\frac", "\beta")
+    # turns into a tab, form feed or backspace and renders as garbage.
+    path, nb = notebook
+    found = re.findall(r".{0,20}[\x00-\x08\x0b-\x1f].{0,20}", markdown(nb))
+    assert found == [], f"{path.name}: {found}"
+
+
 def test_code_cells_stay_short(notebook):
     path, nb = notebook
     for cell in code_cells(nb):
