@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+LINT_PATHS := $(wildcard helpers tests notebooks scripts benchmarks conftest.py)
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
 # The venv's kernel comes first, before any user-wide "python3" kernel that may point elsewhere.
@@ -32,8 +33,8 @@ lab: $(STAMP)
 test: lint unit notebooks browser
 
 lint: $(STAMP)
-	$(BIN)/ruff check helpers tests notebooks scripts benchmarks
-	$(BIN)/ruff format --check helpers tests notebooks scripts benchmarks
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 # Two workers: the notebooks are single-threaded, and loadscope keeps each one in one kernel.
 unit: $(STAMP)
@@ -47,8 +48,8 @@ browser: $(STAMP)
 
 ## format: apply ruff's formatter and safe fixes
 format: $(STAMP)
-	$(BIN)/ruff check --fix helpers tests notebooks scripts benchmarks
-	$(BIN)/ruff format helpers tests notebooks scripts benchmarks
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
 
 ## execute: re-run every notebook (or NB=path) in a fresh kernel and save its outputs
 execute: $(STAMP)
