@@ -115,12 +115,18 @@ def run_all_cells(page) -> None:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    # Done when the kernel is idle, nothing is queued, and either every non-empty code cell has
+    # an execution count or a cell failed (JupyterLab then stops running the rest).
     page.wait_for_function(
         """() => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+            const cells = [...document.querySelectorAll('.jp-CodeCell')].filter(
+                c => c.querySelector('.cm-content').textContent.trim() !== '');
+            const prompts = cells.map(c => c.querySelector('.jp-InputPrompt').textContent);
             const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
-            return prompts.length > 0 && !prompts.some(p => p.textContent.includes('*'))
-                && indicator && indicator.dataset.status === 'idle';
+            const failed = document.querySelector('.jp-RenderedText[data-mime-type$="error"]');
+            return cells.length > 0 && indicator && indicator.dataset.status === 'idle'
+                && !prompts.some(p => p.includes('*'))
+                && (failed !== null || prompts.every(p => /\\[\\d+\\]/.test(p)));
         }""",
         timeout=CELL_TIMEOUT_MS * 3,
         polling=1000,
