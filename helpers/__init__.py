@@ -6,17 +6,11 @@ Every number a notebook states is computed here, and every function here is unit
 """
 
 import importlib
+import pkgutil
 
-__all__ = [
-    "activations",
-    "chain",
-    "course",
-    "diagnose",
-    "exercises",
-    "models",
-    "monitor",
-    "plots",
-]
+__all__ = sorted(
+    info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")
+)
 
 
 def __getattr__(name: str):
