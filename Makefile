@@ -14,7 +14,7 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 # Notebooks show progress bars in JupyterLab only; runs under tests and `make execute` stay quiet.
 QUIET := VG_QUIET=1
 
-.PHONY: lab test unit notebooks browser lint format execute bench clean
+.PHONY: lab test unit notebooks browser lint format execute solutions bench bench-all clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
@@ -55,9 +55,16 @@ format: $(STAMP)
 execute: $(STAMP)
 	$(QUIET) $(BIN)/python scripts/execute_notebooks.py $(or $(NB),$(NOTEBOOKS))
 
-## bench: speed and memory figures (not part of the tests)
+## solutions: regenerate docs/solutions.md from the exercise registry
+solutions: $(STAMP)
+	$(QUIET) $(BIN)/python scripts/write_solutions.py
+
+## bench: speed and memory figures (not part of the tests); bench-all also times `make test`
 bench: $(STAMP)
 	$(QUIET) $(BIN)/python -m benchmarks
+
+bench-all: $(STAMP)
+	VG_BENCH_MAKE_TEST=1 $(MAKE) bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
