@@ -46,7 +46,7 @@ class Threshold:
     source: str
 
 
-# Zhang, Wang, Li, Yang & Liu (2021), "AUTOTRAINER: An Automatic DNN Training Problem Detection
+# Zhang, Zhai, Ma & Shen (2021), "AUTOTRAINER: An Automatic DNN Training Problem Detection
 # and Repair System", ICSE 2021; their detector (utils/monitor.py, gradient_issue) uses β1 = 1e-3,
 # β2 = 1e-4, β3 = 70 and γ = 0.7. Karpathy (2022), "Building makemore part 3: Activations &
 # Gradients, BatchNorm": update-to-data ratio ≈ 1e-3 (log10 ≈ -3) for a healthy learning rate.
