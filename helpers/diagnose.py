@@ -7,9 +7,9 @@ it and a plain-language explanation. Every threshold lives in :data:`THRESHOLDS`
 
 The rules (first match wins; :data:`RULES` lists them):
 
-1. exploding  - a loss or gradient norm is NaN/inf; or first/last layer gradient ratio > 70
-                (AUTOTRAINER's β3); or the total gradient norm grew ≥ 1000x while the loss did
-                not fall.
+1. exploding  - a loss or gradient norm is NaN/inf; or the loss spiked to ≥ 10x its starting
+                value; or first/last layer gradient ratio > 70 (AUTOTRAINER's β3); or the total
+                gradient norm grew ≥ 1000x while the loss did not fall.
 2. vanishing  - first/last layer gradient ratio < 1e-3 and first-layer norm < 1e-4 (AUTOTRAINER's
                 β1 and β2), whatever the loss does (an adaptive optimizer can hide it).
 3. healthy    - the loss is still improving (:func:`find_plateau` finds no plateau).
@@ -75,6 +75,12 @@ THRESHOLDS = {
         "first-layer / last-layer gradient norm above this: gradients grow toward the input",
         "AUTOTRAINER β3 (Zhang et al., ICSE 2021)",
     ),
+    "loss_spike": Threshold(
+        10.0,
+        "largest recorded loss / starting loss at or above this: the updates overshoot",
+        "course choice: an order of magnitude; such spikes are the signature of exploding "
+        "gradients in recurrent nets (Pascanu, Mikolov & Bengio 2013)",
+    ),
     "exploding_growth": Threshold(
         1e3,
         "total gradient norm (last window / first window) grew by this factor, loss not falling",
@@ -131,6 +137,7 @@ LOSS_FELL = 0.1
 
 RULES = {
     "non-finite": ("exploding", "a loss or gradient norm is NaN or infinite"),
+    "loss-spike": ("exploding", "the loss spiked to 10x its starting value or more"),
     "layer-ratio-high": ("exploding", "first/last layer gradient ratio above 70"),
     "gradient-growth": ("exploding", "gradient norm grew 1000x while the loss did not fall"),
     "layer-ratio": ("vanishing", "first/last gradient ratio < 1e-3 and first layer < 1e-4"),
@@ -375,6 +382,8 @@ def gather_evidence(record: Record, *, baseline: float | None, window: int) -> d
     ev["loss_end"] = float(np.median(losses[-w:]))
     if ev["nonfinite_step"] is not None:
         return ev
+    ev["loss_peak"] = float(losses.max())
+    ev["loss_spike"] = _ratio(ev["loss_peak"], abs(ev["loss_start"]))
     reference = ev["loss_start"] if baseline is None else min(ev["loss_start"], baseline)
     ev["reference"] = reference
     ev["drop"] = (reference - ev["loss_end"]) / abs(reference) if reference != 0 else 0.0
@@ -514,6 +523,17 @@ def _exploding(ev: dict) -> Diagnosis | None:
             ev,
             f"the loss or a gradient became NaN/inf at step {ev['nonfinite_step']}: updates grew "
             "until the numbers overflowed, and every later step is meaningless.",
+            EXPLODING_FIX,
+        )
+    if ev["loss_spike"] >= _t("loss_spike"):
+        return Diagnosis(
+            "exploding",
+            "loss-spike",
+            "updates overshoot",
+            ev,
+            f"the loss spiked to {_sci(ev['loss_spike'])} times its starting value (peak "
+            f"{_sci(ev['loss_peak'])}): some updates were far too large, the signature of "
+            "exploding gradients.",
             EXPLODING_FIX,
         )
     ratio, first = ev["layer_ratio"], ev["grad_first"]

@@ -187,6 +187,13 @@ CONVERGED = 0.05 + 0.65 * np.exp(-T / 10)  # plateaus 93% below its start
 HEALTHY = [0.1, 0.2, 0.3]
 
 
+def spiking_loss():
+    # Recurrent nets with spectral radius > 1 spike like this, then settle high (Pascanu et al.).
+    losses = np.full(STEPS, 1.1)
+    losses[40:45] = [50.0, 900.0, 11_000.0, 300.0, 20.0]
+    return losses
+
+
 def growing_gradients():
     g = np.tile([0.1, 0.1, 0.1], (STEPS, 1))
     g[-40:] *= 1e4
@@ -195,6 +202,7 @@ def growing_gradients():
 
 CASES = {
     "non-finite": (record(np.r_[FALLING[:100], [np.nan] * 60], HEALTHY), "exploding"),
+    "loss-spike": (record(spiking_loss(), HEALTHY), "exploding"),
     "layer-ratio-high": (record(FALLING, [50.0, 1.0, 0.5]), "exploding"),
     "gradient-growth": (record(FLAT, growing_gradients()), "exploding"),
     "layer-ratio": (record(FLAT, [1e-7, 1e-3, 1e-2]), "vanishing"),
@@ -425,3 +433,9 @@ def test_diagnose_reads_a_real_monitor_from_a_plain_training_loop(one_thread):
     assert result.label == "healthy"  # still learning after 60 steps
     assert result.evidence["steps"] == 60
     assert len(result.evidence["grad_per_layer"]) == 2  # the frozen layer is left out
+
+
+def test_a_loss_spike_below_ten_times_the_start_is_not_exploding():
+    losses = spiking_loss()
+    losses[40:45] = [2.0, 5.0, 9.0, 3.0, 1.5]  # peak 9 / 1.1 < 10x
+    assert D.diagnose(record(losses, HEALTHY)).rule != "loss-spike"
