@@ -1,0 +1,560 @@
+"""Recurrent networks unrolled in time: the model family, gradient versus time lag, and clipping.
+
+Notebook 08 uses this module. Backpropagation through time (BPTT) treats a recurrent network
+unrolled over T steps as a T-layer network that shares its weights across layers, so the error
+signal reaching the state k steps back is a product of k Jacobians ∂h_t/∂h_{t−1}
+(Hochreiter 1991; Bengio, Simard & Frasconi 1994; Pascanu, Mikolov & Bengio 2013). The module
+gives
+
+* one interface for a tanh RNN, an LSTM, a GRU and a linear RNN (:func:`make_model`), with the
+  cell equations written out in :func:`cell_step` and checked against PyTorch's fused modules;
+* :func:`gradient_vs_lag`: ‖∂L/∂h_{T−k}‖ (and ‖∂L/∂c_{T−k}‖ for the LSTM) for k = 0 .. T−1;
+* clipping by norm and by value (:func:`clip_by_norm`, :func:`clip_grad_norm`,
+  :func:`clip_by_value`);
+* :func:`train_adding`: a seeded training run on the adding problem, cached per process.
+"""
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import nn
+
+from helpers import _validate, activations, course, sequences
+
+KINDS = ("rnn", "lstm", "gru", "linear")
+OPTIMIZERS = ("adam", "sgd")
+
+# The evaluation batch of every adding-problem run comes from this seed, so all runs are scored
+# on the same sequences; training data come from DATA_SEED_OFFSET + seed, weights from seed.
+EVAL_SEED = 987_654
+DATA_SEED_OFFSET = 1_000_000
+
+
+# --- the model family ----------------------------------------------------------------------------
+
+
+class LinearRNN(nn.RNN):
+    """h_t = W_ih x_t + b_ih + W_hh h_{t−1} + b_hh: an Elman RNN without a nonlinearity.
+
+    Same parameters (``weight_ih_l0``, ``weight_hh_l0``, ...) as a one-layer ``nn.RNN``, so
+    every tool that handles ``nn.RNN`` handles it; only the forward pass differs (a plain loop).
+    Its BPTT gradient is exactly (W_hhᵀ)^k ∂L/∂h_T, the clean case of the theory.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__(input_size, hidden_size, batch_first=True)
+
+    def forward(self, input, hx=None):  # the argument names of nn.RNN.forward
+        h = input.new_zeros(input.shape[0], self.hidden_size) if hx is None else hx[0]
+        outputs = []
+        for t in range(input.shape[1]):
+            h = cell_step("linear", self, input[:, t], h)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1), h.unsqueeze(0)
+
+
+_MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU, "linear": LinearRNN}
+
+
+class RecurrentNet(nn.Module):
+    """One recurrent layer over the sequence, then a linear readout of the last hidden state.
+
+    ``forward(x)`` takes x of shape (batch, T, input_size) and returns (batch, output_size),
+    using PyTorch's fused ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` for speed. ``unroll(x)`` runs the
+    same computation one step at a time with :func:`cell_step` and returns every state, which
+    is what :func:`gradient_vs_lag` differentiates.
+    """
+
+    def __init__(self, kind: str, input_size: int, hidden_size: int, output_size: int):
+        super().__init__()
+        self.kind = kind
+        if kind == "linear":
+            self.rnn = LinearRNN(input_size, hidden_size)
+        else:
+            self.rnn = _MODULES[kind](input_size, hidden_size, batch_first=True)
+        self.readout = nn.Linear(hidden_size, output_size)
+
+    @property
+    def hidden_size(self) -> int:
+        return self.rnn.hidden_size
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.readout(out[:, -1])
+
+    def unroll(self, x) -> tuple[list, list | None]:
+        """All hidden states h_1 .. h_T (and cell states c_1 .. c_T for the LSTM, else None),
+        each of shape (batch, hidden), from h_0 = c_0 = 0."""
+        h = x.new_zeros(x.shape[0], self.hidden_size)
+        c = h if self.kind == "lstm" else None
+        hs, cs = [], []
+        for t in range(x.shape[1]):
+            if self.kind == "lstm":
+                h, c = cell_step("lstm", self.rnn, x[:, t], (h, c))
+                cs.append(c)
+            else:
+                h = cell_step(self.kind, self.rnn, x[:, t], h)
+            hs.append(h)
+        return hs, (cs if self.kind == "lstm" else None)
+
+
+def cell_step(kind: str, rnn: nn.Module, x_t, state):
+    """One time step of ``rnn`` (a one-layer nn.RNN / nn.LSTM / nn.GRU), written out.
+
+    With p_t = W_ih x_t + b_ih (from the input) and q_t = W_hh h_{t−1} + b_hh (from the state),
+    split into gates in PyTorch's order:
+
+    * rnn:    h_t = tanh(p_t + q_t)
+    * linear: h_t = p_t + q_t
+    * lstm (Hochreiter & Schmidhuber 1997; forget gate: Gers, Schmidhuber & Cummins 2000):
+      [i, f, g, o] = p_t + q_t split in four; i, f, o pass through σ, g through tanh;
+      c_t = f ⊙ c_{t−1} + i ⊙ g   (the additive cell update: ∂c_t/∂c_{t−1} = diag(f) directly)
+      h_t = o ⊙ tanh(c_t)
+    * gru (Cho et al. 2014): [r, z, n] split in three;
+      r = σ(p_r + q_r), z = σ(p_z + q_z), n = tanh(p_n + r ⊙ q_n),
+      h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+
+    ``state`` is h_{t−1}, or (h_{t−1}, c_{t−1}) for the LSTM; returns the new state likewise.
+    """
+    h = state[0] if kind == "lstm" else state
+    p = x_t @ rnn.weight_ih_l0.T + rnn.bias_ih_l0
+    q = h @ rnn.weight_hh_l0.T + rnn.bias_hh_l0
+    if kind == "rnn":
+        return torch.tanh(p + q)
+    if kind == "linear":
+        return p + q
+    if kind == "lstm":
+        i, f, g, o = (p + q).chunk(4, dim=-1)
+        c = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+    p_r, p_z, p_n = p.chunk(3, dim=-1)
+    q_r, q_z, q_n = q.chunk(3, dim=-1)
+    r = torch.sigmoid(p_r + q_r)
+    z = torch.sigmoid(p_z + q_z)
+    n = torch.tanh(p_n + r * q_n)
+    return (1 - z) * n + z * h
+
+
+def scaled_orthogonal(size: int, radius: float, generator: torch.Generator) -> torch.Tensor:
+    """radius · Q with Q a random orthogonal matrix (QR of a Gaussian, signs fixed so Q is Haar).
+
+    Every singular value and every eigenvalue modulus of the result equals ``radius``, so the
+    spectral radius and the largest singular value coincide: the clean case for Pascanu et al.'s
+    condition, which is stated for the largest singular value.
+    """
+    q, r = torch.linalg.qr(torch.randn(size, size, generator=generator, dtype=torch.float64))
+    q = q * torch.sign(torch.diagonal(r))
+    return radius * q
+
+
+def make_model(
+    kind: str,
+    *,
+    hidden_size: int = 32,
+    input_size: int = 2,
+    output_size: int = 1,
+    spectral_radius: float | None = None,
+    forget_bias: float | None = 1.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> RecurrentNet:
+    """A :class:`RecurrentNet` of ``kind`` ("rnn" = tanh RNN, "lstm", "gru", "linear").
+
+    Weights start from PyTorch's default, U(±1/√hidden_size), drawn from ``seed`` (the global
+    random state is left untouched). Then:
+
+    * spectral_radius (rnn and linear only): W_hh = spectral_radius · Q, Q random orthogonal
+      (:func:`scaled_orthogonal`). Left as None, the default init gives W_hh a spectral radius
+      near 1/√3 ≈ 0.58 (circular law for entries of variance 1/(3·hidden_size)).
+    * forget_bias (lstm only): the forget gate's total bias b_ih + b_hh is set to this value
+      (1 by default, as advised by Gers et al. 2000 and Jozefowicz et al. 2015), so the gate
+      starts near σ(1) ≈ 0.73 rather than 0.5; None keeps PyTorch's random bias.
+    """
+    kind = _validate.choice(kind, KINDS, "kind")
+    hidden_size = _validate.positive_int(hidden_size, "hidden_size")
+    input_size = _validate.positive_int(input_size, "input_size")
+    output_size = _validate.positive_int(output_size, "output_size")
+    if spectral_radius is not None:
+        if kind not in ("rnn", "linear"):
+            raise ValueError(
+                f"spectral_radius applies to kind 'rnn' or 'linear', not {kind!r} "
+                "(gated cells stack several matrices in weight_hh)"
+            )
+        spectral_radius = _validate.nonnegative(spectral_radius, "spectral_radius")
+    if forget_bias is not None:
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, int | float):
+            raise TypeError(f"forget_bias must be a number or None, got {forget_bias!r}")
+        if not math.isfinite(forget_bias):
+            raise ValueError(f"forget_bias must be finite, got {forget_bias!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = RecurrentNet(kind, input_size, hidden_size, output_size).to(dtype)
+    with torch.no_grad():
+        if spectral_radius is not None:
+            gen = torch.Generator().manual_seed(seed)
+            model.rnn.weight_hh_l0.copy_(scaled_orthogonal(hidden_size, spectral_radius, gen))
+        if kind == "lstm" and forget_bias is not None:
+            forget = slice(hidden_size, 2 * hidden_size)  # gate order i, f, g, o
+            model.rnn.bias_ih_l0[forget] = forget_bias
+            model.rnn.bias_hh_l0[forget] = 0.0
+    return model
+
+
+# --- spectra and Pascanu et al.'s condition ------------------------------------------------------
+
+
+def recurrent_matrix(model: RecurrentNet) -> np.ndarray:
+    """W_hh of a model as a float64 array (hidden, hidden); for gated cells, the stacked gates."""
+    return model.rnn.weight_hh_l0.detach().double().numpy()
+
+
+def spectral_radius(matrix) -> float:
+    """max |λ| over the eigenvalues λ of a square matrix."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix must be square, got shape {matrix.shape}")
+    # torch's LAPACK honours torch.set_num_threads(1); numpy's may spawn threads that, on a busy
+    # two-core machine, make a 256 x 256 eigendecomposition 30x slower.
+    return float(torch.linalg.eigvals(torch.from_numpy(matrix)).abs().max())
+
+
+def largest_singular_value(matrix) -> float:
+    """σ_max = ‖W‖₂, the largest factor by which W can stretch a vector."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D, got shape {matrix.shape}")
+    return float(torch.linalg.matrix_norm(torch.from_numpy(matrix), ord=2))
+
+
+def vanishing_bound(sigma_max: float, lags, activation: str = "tanh") -> np.ndarray:
+    """Upper bound (γ · σ_max)^k on ‖∂h_T/∂h_{T−k}‖ for h_t = f(W h_{t−1} + U x_t + b).
+
+    Each Jacobian is diag(f′(z_t)) W, with ‖diag(f′)‖ ≤ γ = max |f′| (1 for tanh, 1/4 for the
+    sigmoid, from :func:`helpers.activations.derivative_max`), so k of them have norm at most
+    (γ σ_max)^k. When σ_max < 1/γ the gradient to states k steps back vanishes at least
+    geometrically (Pascanu, Mikolov & Bengio 2013, section 2.1). The converse does not hold:
+    σ_max > 1/γ is necessary, not sufficient, for gradients to explode.
+    """
+    sigma_max = _validate.nonnegative(sigma_max, "sigma_max")
+    gamma = activations.derivative_max(activation)
+    lags = np.asarray(lags, dtype=np.float64)
+    return (gamma * sigma_max) ** lags
+
+
+# --- gradient versus time lag --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LagProfile:
+    """‖∂L/∂h_{T−k}‖ (``h``) and, for the LSTM, ‖∂L/∂c_{T−k}‖ (``c``; else None) for k in
+    ``lags`` = 0 .. T−1. Norms are Frobenius norms over the batch and the hidden units."""
+
+    kind: str
+    lags: np.ndarray
+    h: np.ndarray
+    c: np.ndarray | None
+
+    def log_slope(self, start: int = 0, stop: int | None = None) -> float:
+        """Least-squares slope of ln ‖∂L/∂h_{T−k}‖ against k over lags[start:stop]: the mean
+        log factor per step (ln ρ for a linear RNN once its leading eigenvector dominates)."""
+        k = self.lags[start:stop]
+        if len(k) < 2:
+            raise ValueError("need at least two lags to fit a slope")
+        return float(np.polyfit(k, np.log(self.h[start:stop]), 1)[0])
+
+
+def gradient_vs_lag(model: RecurrentNet, x, y, loss_fn=None) -> LagProfile:
+    """BPTT gradient of the loss with respect to each past state, as a function of the lag.
+
+    The model is unrolled over x (batch, T, input) from h_0 = 0; the loss is
+    L = loss_fn(readout(h_T), y) (MSE by default), so the error enters at the last step only,
+    and ∂L/∂h_{T−k} = ∂L/∂h_T · ∏_{t=T−k+1}^{T} ∂h_t/∂h_{t−1} is the product of k Jacobians.
+    Computed with ``torch.autograd.grad`` with respect to every state: the model's parameters
+    and their ``.grad`` are left untouched.
+    """
+    if not isinstance(model, RecurrentNet):
+        raise TypeError(f"model must be a RecurrentNet (see make_model), got {type(model)}")
+    dtype = model.readout.weight.dtype
+    x = torch.as_tensor(x, dtype=dtype)
+    y = torch.as_tensor(y, dtype=dtype)
+    if x.ndim != 3 or x.shape[2] != model.rnn.input_size:
+        raise ValueError(
+            f"x must have shape (batch, T, {model.rnn.input_size}), got {tuple(x.shape)}"
+        )
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y has {y.shape[0]} rows but x has {x.shape[0]} sequences")
+    loss_fn = nn.MSELoss() if loss_fn is None else loss_fn
+    with torch.enable_grad():
+        hs, cs = model.unroll(x)
+        loss = loss_fn(model.readout(hs[-1]), y)
+        states = hs + (cs or [])
+        grads = torch.autograd.grad(loss, states, allow_unused=True)
+    # float64 norms: squares of float32 gradients near 1e-20 would underflow.
+    norms = np.array(
+        [
+            0.0 if g is None else float(torch.linalg.vector_norm(g, dtype=torch.float64))
+            for g in grads
+        ]
+    )
+    steps = len(hs)
+    lags = np.arange(steps)
+    h = norms[:steps][::-1].copy()
+    c = norms[steps:][::-1].copy() if cs else None
+    return LagProfile(model.kind, lags, h, c)
+
+
+# --- clipping ------------------------------------------------------------------------------------
+
+
+def _as_list(tensors):
+    single = isinstance(tensors, torch.Tensor | np.ndarray)
+    return ([tensors] if single else list(tensors)), single
+
+
+def global_norm(tensors) -> float:
+    """‖g‖ = √(Σ_i ‖g_i‖²): the L2 norm of all tensors (or arrays) taken as one long vector."""
+    items, _ = _as_list(tensors)
+    if items and all(isinstance(g, torch.Tensor) for g in items):
+        # One fused call, accumulated in float64 (the training loop calls this every step).
+        norms = torch._foreach_norm([g.detach() for g in items], 2, dtype=torch.float64)
+        return float(torch.linalg.vector_norm(torch.stack(norms)))
+    return math.sqrt(sum(float(np.sum(np.square(g))) for g in _numpy(items)))
+
+
+def clip_factor(norm: float, max_norm: float) -> float:
+    """The scale clipping by norm applies: 1 if ‖g‖ ≤ max_norm, else max_norm / ‖g‖ (< 1)."""
+    if not math.isfinite(norm):
+        raise ValueError(
+            f"the gradient norm is {norm}; clipping cannot rescue a non-finite gradient"
+        )
+    return 1.0 if norm <= max_norm else max_norm / norm
+
+
+def clip_by_norm(tensors, max_norm: float):
+    """Return (g · min(1, max_norm / ‖g‖), ‖g‖) for a tensor/array or a list of them.
+
+    Clipping by norm (Pascanu, Mikolov & Bengio 2013, algorithm 1) rescales the whole gradient
+    by one factor ≤ 1: the update keeps its direction (cosine 1 with the original) and only its
+    length is capped at ``max_norm``. Below the threshold it is the identity. It never makes a
+    small gradient larger, so it does nothing for vanishing gradients. Inputs are not modified.
+    """
+    max_norm = _validate.positive(max_norm, "max_norm")
+    items, single = _as_list(tensors)
+    norm = global_norm(items)
+    scale = clip_factor(norm, max_norm)
+    clipped = [g * scale for g in items]  # a new tensor/array even when scale is 1
+    return (clipped[0] if single else clipped), norm
+
+
+def clip_grad_norm(parameters, max_norm: float) -> float:
+    """In-place clipping of the parameters' ``.grad`` by their global norm; returns the norm
+    before clipping. Same contract as ``torch.nn.utils.clip_grad_norm_`` (which adds 1e-6 to
+    the norm in its factor, so the two agree to about 1e-6 relative)."""
+    max_norm = _validate.positive(max_norm, "max_norm")
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norm = global_norm(grads)
+    scale = clip_factor(norm, max_norm)
+    if scale != 1.0:
+        for g in grads:
+            g.mul_(scale)
+    return norm
+
+
+def clip_by_value(tensors, max_value: float):
+    """Clip every component to [−max_value, max_value] (element-wise clipping, for contrast).
+
+    Unlike clipping by norm this changes the direction of the update whenever some components
+    are clipped and others are not: large components shrink, small ones stay.
+    """
+    max_value = _validate.positive(max_value, "max_value")
+    items, single = _as_list(tensors)
+    clipped = [
+        np.clip(g, -max_value, max_value)
+        if isinstance(g, np.ndarray)
+        else g.clamp(-max_value, max_value)
+        for g in items
+    ]
+    return clipped[0] if single else clipped
+
+
+def cosine(a, b) -> float:
+    """cos ∠(a, b) = ⟨a, b⟩ / (‖a‖ ‖b‖) for two tensors/arrays (or lists of them) of equal shape."""
+    a_items, _ = _as_list(a)
+    b_items, _ = _as_list(b)
+    dot = sum(float(np.sum(u * v)) for u, v in zip(_numpy(a_items), _numpy(b_items), strict=True))
+    denom = global_norm(a_items) * global_norm(b_items)
+    if denom == 0:
+        raise ValueError("cosine is undefined for a zero vector")
+    return dot / denom
+
+
+def _numpy(items) -> list[np.ndarray]:
+    """Each tensor or array as a float64 ndarray (for exact norms and dot products)."""
+    return [
+        g.detach().double().numpy() if isinstance(g, torch.Tensor) else np.asarray(g, np.float64)
+        for g in items
+    ]
+
+
+# --- training on the adding problem --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddingRun:
+    """One seeded training run on the adding problem.
+
+    losses: training MSE at every step; grad_norms: global gradient norm at every step, before
+    any clipping; clipped: fraction of steps where clipping changed the gradient; test_mse: MSE
+    on a fixed evaluation batch (seed :data:`EVAL_SEED`), to compare with the baseline 1/6;
+    monitor: the :class:`helpers.monitor.GradientMonitor` that watched the run, or None.
+    """
+
+    kind: str
+    length: int
+    seed: int
+    losses: np.ndarray
+    grad_norms: np.ndarray
+    clipped: float
+    test_mse: float
+    model: RecurrentNet
+    monitor: object = None
+
+
+def evaluate_adding(model: RecurrentNet, length: int, size: int = 1000) -> float:
+    """MSE of ``model`` on ``size`` adding-problem sequences of ``length`` from EVAL_SEED."""
+    x, y = sequences.adding_problem(size, length, seed=EVAL_SEED)
+    x, y = x.to(model.readout.weight.dtype), y.to(model.readout.weight.dtype)
+    with torch.no_grad():
+        return float(((model(x) - y) ** 2).mean())
+
+
+def train_adding(
+    kind: str,
+    length: int,
+    steps: int,
+    seed: int = 0,
+    *,
+    hidden_size: int = 32,
+    batch_size: int = 32,
+    lr: float = 0.01,
+    optimizer: str = "adam",
+    max_norm: float | None = None,
+    spectral_radius: float | None = None,
+    forget_bias: float | None = 1.0,
+    monitor: bool = False,
+) -> AddingRun:
+    """Train a fresh :func:`make_model` on the adding problem for ``steps`` minibatch steps.
+
+    Each step draws a new batch (:func:`helpers.sequences.adding_problem`), minimises the MSE
+    with Adam or plain SGD, optionally clips the gradient by norm (:func:`clip_grad_norm`) and
+    records the loss and the unclipped gradient norm. With ``monitor=True`` a
+    :class:`helpers.monitor.GradientMonitor` records every step too. Shows a progress bar in
+    JupyterLab (:func:`helpers.course.progress`).
+
+    Results are cached per process: the same arguments return the same :class:`AddingRun`
+    object (treat it as read-only), so a notebook and its exercises share one training run.
+    """
+    kind = _validate.choice(kind, KINDS, "kind")
+    length = _validate.positive_int(length, "length")
+    steps = _validate.positive_int(steps, "steps")
+    hidden_size = _validate.positive_int(hidden_size, "hidden_size")
+    batch_size = _validate.positive_int(batch_size, "batch_size")
+    lr = _validate.positive(lr, "lr")
+    optimizer = _validate.choice(optimizer, OPTIMIZERS, "optimizer")
+    if max_norm is not None:
+        max_norm = _validate.positive(max_norm, "max_norm")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return _train_adding(
+        kind, length, steps, seed, hidden_size, batch_size, lr, optimizer, max_norm,
+        spectral_radius, forget_bias, bool(monitor),
+    )  # fmt: skip
+
+
+DATA_BLOCK = 100  # training batches drawn per call to the generator
+
+
+def _adding_batches(length: int, batch_size: int, seed: int):
+    """Endless fresh training batches from one seeded generator, drawn DATA_BLOCK at a time
+    (one call per block instead of one per step). A longer run sees the same first batches as a
+    shorter one with the same seed."""
+    gen = torch.Generator().manual_seed(seed)
+    while True:
+        xs, ys = sequences.adding_problem(DATA_BLOCK * batch_size, length, generator=gen)
+        yield from zip(xs.split(batch_size), ys.split(batch_size), strict=True)
+
+
+@lru_cache(maxsize=64)
+def _train_adding(
+    kind, length, steps, seed, hidden_size, batch_size, lr, optimizer, max_norm,
+    spectral_radius, forget_bias, use_monitor,
+) -> AddingRun:  # fmt: skip
+    model = make_model(
+        kind,
+        hidden_size=hidden_size,
+        spectral_radius=spectral_radius,
+        forget_bias=forget_bias if kind == "lstm" else None,
+        seed=seed,
+    )
+    params = list(model.parameters())
+    # foreach=True: one fused update for all parameters (PyTorch's CPU default loops in Python).
+    optimizers = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+    opt = optimizers[optimizer](params, lr=lr, foreach=True)
+    batches = _adding_batches(length, batch_size, DATA_SEED_OFFSET + seed)
+    watcher = None
+    if use_monitor:
+        from helpers.monitor import GradientMonitor
+
+        watcher = GradientMonitor(model)
+    losses, norms, n_clipped = [], [], 0
+    desc = f"{kind} T={length} seed {seed}"
+    for _ in course.progress(range(steps), desc=desc, leave=False):
+        x, y = next(batches)
+        loss = ((model(x) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        if watcher is not None:
+            watcher.record(loss)
+        losses.append(loss.item())
+        norm = global_norm([p.grad for p in params])
+        norms.append(norm)
+        if not math.isfinite(norm):
+            break  # a non-finite gradient ends the run; the history shows where
+        if max_norm is not None:
+            n_clipped += norm > max_norm
+            clip_grad_norm(params, max_norm)
+        opt.step()
+    return AddingRun(
+        kind=kind,
+        length=length,
+        seed=seed,
+        losses=np.array(losses),
+        grad_norms=np.array(norms),
+        clipped=n_clipped / len(losses),
+        test_mse=evaluate_adding(model, length),
+        model=model.eval(),
+        monitor=watcher,
+    )
+
+
+def adding_comparison(kinds, length: int, steps: int, seeds, **options) -> dict[str, list]:
+    """{kind: [AddingRun for each seed]}: the same training budget for every kind and seed."""
+    return {
+        kind: [train_adding(kind, length, steps, seed, **options) for seed in seeds]
+        for kind in kinds
+    }
+
+
+def adding_table(runs: dict[str, list], threshold: float = 0.01) -> str:
+    """A text table of test MSE per kind and seed, with the baseline 1/6 for scale."""
+    lines = [f"test MSE (baseline 1/6 = {sequences.ADDING_BASELINE_MSE:.3f})"]
+    for kind, kind_runs in runs.items():
+        values = "  ".join(f"seed {r.seed}: {r.test_mse:.4f}" for r in kind_runs)
+        solved = sum(r.test_mse < threshold for r in kind_runs)
+        lines.append(f"{kind:>5}  {values}   below {threshold}: {solved}/{len(kind_runs)}")
+    return "\n".join(lines)

@@ -1,0 +1,374 @@
+"""Recurrent model family, BPTT gradient versus lag, clipping and adding-problem training.
+
+Closed forms (linear RNN: (Wᵀ)^k; LSTM without recurrent weights: products of forget gates) are
+checked against autograd in float64; clipping laws are property-tested with Hypothesis.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from helpers import diagnose, recurrent
+from helpers.recurrent import (
+    clip_by_norm,
+    clip_by_value,
+    clip_grad_norm,
+    cosine,
+    global_norm,
+    gradient_vs_lag,
+    make_model,
+    vanishing_bound,
+)
+from helpers.sequences import ADDING_BASELINE_MSE, adding_problem
+
+F64 = torch.float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These models are tiny: one torch thread is many times faster than two on a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def probe(length=30, batch=8, seed=0):
+    x, y = adding_problem(batch, length, seed=seed)
+    return x.double(), y.double()
+
+
+# --- the model family ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", recurrent.KINDS)
+def test_written_out_cell_equations_match_pytorch_modules(kind):
+    model = make_model(kind, hidden_size=7, seed=2, dtype=F64)
+    x, _ = probe(length=12, batch=5)
+    hs, cs = model.unroll(x)
+    out, _ = model.rnn(x)
+    torch.testing.assert_close(torch.stack(hs, dim=1), out, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(model(x), model.readout(hs[-1]), rtol=1e-12, atol=1e-12)
+    assert (cs is not None) == (kind == "lstm")
+
+
+def test_linear_rnn_is_the_affine_recursion():
+    model = make_model("linear", hidden_size=4, seed=1, dtype=F64)
+    x, _ = probe(length=6, batch=3)
+    p = dict(model.rnn.named_parameters())
+    h = torch.zeros(3, 4, dtype=F64)
+    for t in range(6):
+        h = x[:, t] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T
+        h = h + p["bias_hh_l0"]
+    torch.testing.assert_close(model.rnn(x)[1][0], h)
+
+
+def test_make_model_is_seeded_and_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = make_model("lstm", seed=5)
+    after = torch.rand(1)
+    b = make_model("lstm", seed=5)
+    c = make_model("lstm", seed=6)
+    assert torch.equal(before, after)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    assert not torch.equal(a.rnn.weight_hh_l0, c.rnn.weight_hh_l0)
+
+
+@pytest.mark.parametrize("radius", [0.5, 1.0, 2.0])
+def test_spectral_radius_sets_every_singular_value(radius):
+    model = make_model("rnn", hidden_size=16, spectral_radius=radius, seed=3)
+    w = recurrent.recurrent_matrix(model)
+    np.testing.assert_allclose(np.linalg.svd(w, compute_uv=False), radius, rtol=1e-6)
+    assert recurrent.spectral_radius(w) == pytest.approx(radius, rel=1e-6)
+    assert recurrent.largest_singular_value(w) == pytest.approx(radius, rel=1e-6)
+
+
+def test_default_init_spectral_radius_is_near_one_over_root_three():
+    # Entries U(±1/√n) have variance 1/(3n); the circular law puts the eigenvalues in a disc of
+    # radius √n · √(1/(3n)) = 1/√3 for large n.
+    radii = [
+        recurrent.spectral_radius(recurrent.recurrent_matrix(make_model("rnn", hidden_size=256,
+                                                                        seed=s)))
+        for s in range(3)
+    ]  # fmt: skip
+    assert np.mean(radii) == pytest.approx(1 / math.sqrt(3), rel=0.08)
+
+
+def test_forget_bias_sets_the_total_forget_gate_bias():
+    model = make_model("lstm", hidden_size=5, forget_bias=2.5, seed=0)
+    total = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
+    torch.testing.assert_close(total[5:10], torch.full((5,), 2.5))
+    untouched = make_model("lstm", hidden_size=5, forget_bias=None, seed=0)
+    assert not torch.allclose(untouched.rnn.bias_ih_l0[5:10], torch.full((5,), 2.5))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"kind": "transformer"}, ValueError, "'rnn', 'lstm', 'gru', 'linear'"),
+        ({"kind": "rnn", "hidden_size": 0}, ValueError, "hidden_size"),
+        ({"kind": "lstm", "spectral_radius": 1.0}, ValueError, "spectral_radius"),
+        ({"kind": "rnn", "spectral_radius": -1.0}, ValueError, "spectral_radius"),
+        ({"kind": "lstm", "forget_bias": "big"}, TypeError, "forget_bias"),
+        ({"kind": "lstm", "forget_bias": math.inf}, ValueError, "forget_bias"),
+        ({"kind": "rnn", "seed": -3}, ValueError, "seed"),
+    ],
+)
+def test_make_model_errors_name_the_argument(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        make_model(**kwargs)
+
+
+def test_spectral_helpers_reject_bad_shapes():
+    with pytest.raises(ValueError, match="square"):
+        recurrent.spectral_radius(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="2-D"):
+        recurrent.largest_singular_value(np.ones(3))
+
+
+# --- gradient versus lag -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("radius", [0.5, 0.9, 1.2])
+def test_linear_rnn_with_scaled_orthogonal_weights_scales_by_radius_per_step(radius):
+    model = make_model("linear", hidden_size=8, spectral_radius=radius, seed=0, dtype=F64)
+    profile = gradient_vs_lag(model, *probe(length=40))
+    np.testing.assert_allclose(profile.h / profile.h[0], radius**profile.lags, rtol=1e-9)
+    assert profile.log_slope() == pytest.approx(math.log(radius), abs=1e-9)
+
+
+def test_linear_rnn_gradient_is_the_matrix_power_and_its_slope_tends_to_log_radius():
+    model = make_model("linear", hidden_size=12, seed=4, dtype=F64)
+    x, y = probe(length=150)
+    profile = gradient_vs_lag(model, x, y)
+    w = recurrent.recurrent_matrix(model)
+    # ∂L/∂h_T for L = mean((v·h_T + c − y)²): rows 2(out − y) v / batch.
+    with torch.no_grad():
+        residual = (model(x) - y).numpy()
+    g = 2 * residual @ model.readout.weight.detach().numpy() / len(y)
+    # h_t = W h_(t−1) + …, so ∂L/∂h_(t−1) = Wᵀ ∂L/∂h_t: for row vectors, g ← g W.
+    expected = []
+    for _ in range(len(profile.lags)):
+        expected.append(np.linalg.norm(g))
+        g = g @ w
+    np.testing.assert_allclose(profile.h, expected, rtol=1e-8)
+    radius = recurrent.spectral_radius(w)
+    assert profile.log_slope(start=50) == pytest.approx(math.log(radius), abs=0.02)
+
+
+def test_tanh_rnn_gradient_follows_the_jacobian_product_and_respects_the_bound():
+    model = make_model("rnn", hidden_size=10, spectral_radius=1.5, seed=1, dtype=F64)
+    x, y = probe(length=25)
+    profile = gradient_vs_lag(model, x, y)
+    w = recurrent.recurrent_matrix(model)
+    with torch.no_grad():
+        hs = [h.numpy() for h in model.unroll(x)[0]]
+        residual = (model(x) - y).numpy()
+    g = 2 * residual @ model.readout.weight.detach().numpy() / len(y)
+    expected = [np.linalg.norm(g)]
+    for h in reversed(hs[1:]):  # ∂L/∂h_(t−1) = Wᵀ diag(1 − h_t²) ∂L/∂h_t
+        g = (g * (1 - h**2)) @ w
+        expected.append(np.linalg.norm(g))
+    np.testing.assert_allclose(profile.h, expected, rtol=1e-8)
+    bound = vanishing_bound(recurrent.largest_singular_value(w), profile.lags)
+    assert np.all(profile.h / profile.h[0] <= bound * (1 + 1e-9))
+
+
+def _gates_only_from_bias(model, gate_rows):
+    """Zero W_hh and the input weights of the given gate rows: the gate is then σ(bias)."""
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.zero_()
+        model.rnn.weight_ih_l0[gate_rows] = 0.0
+
+
+@pytest.mark.parametrize("bias", [0.0, 1.0, 3.0])
+def test_lstm_cell_error_is_carried_by_the_forget_gate(bias):
+    # With W_hh = 0 the only path from c_(t−1) to the loss is c_t = f ⊙ c_(t−1) + …, so
+    # ∂L/∂c_(t−1) = f ⊙ ∂L/∂c_t: the constant error carousel, scaled by the forget gate.
+    hidden = 6
+    model = make_model("lstm", hidden_size=hidden, forget_bias=bias, seed=0, dtype=F64)
+    _gates_only_from_bias(model, slice(hidden, 2 * hidden))
+    profile = gradient_vs_lag(model, *probe(length=30))
+    forget = 1 / (1 + math.exp(-bias))
+    np.testing.assert_allclose(profile.c / profile.c[0], forget**profile.lags, rtol=1e-9)
+
+
+def test_gru_state_error_is_carried_by_the_update_gate():
+    # GRU with W_hh = 0 and constant update gate z = σ(b): h_t = (1 − z) n_t + z h_(t−1).
+    hidden = 5
+    model = make_model("gru", hidden_size=hidden, seed=0, dtype=F64)
+    rows = slice(hidden, 2 * hidden)  # gate order r, z, n
+    _gates_only_from_bias(model, rows)
+    with torch.no_grad():
+        model.rnn.bias_ih_l0[rows] = 2.0
+        model.rnn.bias_hh_l0[rows] = 0.0
+    profile = gradient_vs_lag(model, *probe(length=20))
+    z = 1 / (1 + math.exp(-2.0))
+    np.testing.assert_allclose(profile.h / profile.h[0], z**profile.lags, rtol=1e-9)
+    assert profile.c is None
+
+
+def test_gradient_vs_lag_leaves_parameter_gradients_alone():
+    model = make_model("lstm", hidden_size=4, seed=0)
+    gradient_vs_lag(model, *adding_problem(4, 10, seed=0))
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_gradient_vs_lag_errors():
+    model = make_model("rnn", hidden_size=4, seed=0)
+    x, y = adding_problem(4, 10, seed=0)
+    with pytest.raises(TypeError, match="RecurrentNet"):
+        gradient_vs_lag(torch.nn.RNN(2, 4), x, y)
+    with pytest.raises(ValueError, match=r"\(batch, T, 2\)"):
+        gradient_vs_lag(model, x[..., :1], y)
+    with pytest.raises(ValueError, match="rows"):
+        gradient_vs_lag(model, x, y[:2])
+    with pytest.raises(ValueError, match="two lags"):
+        gradient_vs_lag(model, x[:, :1], y).log_slope()
+
+
+def test_vanishing_bound_uses_the_activation_table():
+    np.testing.assert_allclose(vanishing_bound(0.9, [0, 1, 20]), [1, 0.9, 0.9**20])
+    np.testing.assert_allclose(vanishing_bound(2.0, [3], activation="sigmoid"), [0.5**3])
+    with pytest.raises(ValueError, match="sigma_max"):
+        vanishing_bound(-1.0, [1])
+    with pytest.raises(ValueError, match="activation"):
+        vanishing_bound(1.0, [1], activation="swish")
+
+
+# --- clipping ------------------------------------------------------------------------------------
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, width=64)
+vectors = arrays(np.float64, st.integers(1, 20), elements=finite)
+thresholds = st.floats(1e-3, 1e3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(g=vectors, max_norm=thresholds)
+def test_clip_by_norm_caps_the_norm_keeps_direction_and_never_grows(g, max_norm):
+    original = g.copy()
+    clipped, norm = clip_by_norm(g, max_norm)
+    assert norm == pytest.approx(np.linalg.norm(g), rel=1e-12)
+    assert np.array_equal(g, original), "the input is not modified"
+    assert np.linalg.norm(clipped) <= norm * (1 + 1e-12)
+    assert np.linalg.norm(clipped) == pytest.approx(min(norm, max_norm), rel=1e-9, abs=1e-300)
+    if norm <= max_norm:
+        assert np.array_equal(clipped, g), "identity below the threshold"
+    assume(norm > 1e-100)
+    assert cosine(clipped, g) == pytest.approx(1.0, abs=1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(g=vectors, max_value=thresholds)
+def test_clip_by_value_bounds_every_component_and_never_grows(g, max_value):
+    clipped = clip_by_value(g, max_value)
+    assert np.all(np.abs(clipped) <= max_value)
+    assert np.linalg.norm(clipped) <= np.linalg.norm(g) * (1 + 1e-12)
+
+
+def test_clip_by_value_bends_the_direction_where_clip_by_norm_does_not():
+    g = np.array([10.0, 0.1])
+    by_value = clip_by_value(g, 1.0)
+    by_norm, _ = clip_by_norm(g, 1.0)
+    np.testing.assert_allclose(by_value, [1.0, 0.1])
+    assert cosine(by_value, g) < 0.999
+    assert cosine(by_norm, g) == pytest.approx(1.0)
+
+
+def test_clip_by_norm_on_a_list_of_tensors_uses_the_global_norm():
+    grads = [torch.tensor([3.0, 0.0]), torch.tensor([[4.0]])]
+    clipped, norm = clip_by_norm(grads, 1.0)
+    assert norm == pytest.approx(5.0)
+    torch.testing.assert_close(clipped[0], torch.tensor([0.6, 0.0]))
+    torch.testing.assert_close(clipped[1], torch.tensor([[0.8]]))
+    assert global_norm(clipped) == pytest.approx(1.0)
+    assert cosine(clipped, grads) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("max_norm", [0.01, 1.0, 1e3])
+def test_clip_grad_norm_matches_torch(max_norm):
+    x, y = adding_problem(8, 15, seed=0)
+    mine, theirs = make_model("lstm", seed=0), make_model("lstm", seed=0)
+    for model in (mine, theirs):
+        ((model(x) - y) ** 2).mean().backward()
+    norm = clip_grad_norm(mine.parameters(), max_norm)
+    torch_norm = torch.nn.utils.clip_grad_norm_(theirs.parameters(), max_norm)
+    assert norm == pytest.approx(float(torch_norm), rel=1e-6)
+    for a, b in zip(mine.parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-5, atol=1e-9)
+
+
+def test_clipping_errors():
+    with pytest.raises(ValueError, match="max_norm"):
+        clip_by_norm(np.ones(3), 0.0)
+    with pytest.raises(ValueError, match="max_value"):
+        clip_by_value(np.ones(3), -1.0)
+    with pytest.raises(ValueError, match="non-finite"):
+        clip_by_norm(np.array([np.inf, 1.0]), 1.0)
+    with pytest.raises(ValueError, match="zero vector"):
+        cosine(np.zeros(2), np.ones(2))
+
+
+# --- training on the adding problem --------------------------------------------------------------
+
+
+def test_lstm_learns_a_short_adding_problem():
+    run = recurrent.train_adding("lstm", 10, 400, seed=0)
+    assert run.test_mse < 0.03, "well below the baseline 1/6"
+    assert len(run.losses) == len(run.grad_norms) == 400
+    assert run.losses[-50:].mean() < 0.2 * ADDING_BASELINE_MSE
+
+
+def test_tanh_rnn_stays_at_the_baseline_at_length_40():
+    run = recurrent.train_adding("rnn", 40, 300, seed=0)
+    assert run.test_mse == pytest.approx(ADDING_BASELINE_MSE, rel=0.1)
+
+
+def test_runs_are_cached_and_seeded():
+    a = recurrent.train_adding("lstm", 10, 400, seed=0)
+    assert recurrent.train_adding("lstm", 10, 400, seed=0) is a
+    b = recurrent.train_adding("lstm", 10, 20, seed=1)
+    c = recurrent.train_adding("lstm", 10, 20, seed=2)
+    assert not np.array_equal(b.losses, c.losses)
+    table = recurrent.adding_table({"lstm": [a]})
+    assert "seed 0" in table and "below 0.01" in table and "1/6 = 0.167" in table
+
+
+def test_clipping_tames_the_exploding_run_and_the_monitor_and_diagnosis_follow():
+    options = {"optimizer": "sgd", "lr": 0.05, "spectral_radius": 2.0, "monitor": True}
+    wild = recurrent.train_adding("rnn", 20, 200, seed=1, **options)
+    tame = recurrent.train_adding("rnn", 20, 200, seed=1, max_norm=1.0, **options)
+    assert not np.all(np.isfinite(wild.losses)) or wild.losses.max() > 1e3
+    assert np.all(np.isfinite(tame.losses)) and tame.losses.max() < 2.0
+    assert 0 < tame.clipped <= 1 and wild.clipped == 0
+    # GradientMonitor sees the RNN layer and the readout; its losses are the run's losses.
+    assert tame.monitor.layer_names == ["rnn", "readout"]
+    np.testing.assert_array_equal(tame.monitor.losses, tame.losses)
+    assert tame.monitor.grad_norms.shape == (200, 2)
+    assert diagnose.diagnose(wild.monitor, baseline=ADDING_BASELINE_MSE).label == "exploding"
+    assert diagnose.diagnose(tame.monitor, baseline=ADDING_BASELINE_MSE).label in diagnose.LABELS
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"kind": "cnn"}, ValueError, "kind"),
+        ({"optimizer": "rmsprop"}, ValueError, "optimizer"),
+        ({"steps": 0}, ValueError, "steps"),
+        ({"lr": 0.0}, ValueError, "lr"),
+        ({"max_norm": -1.0}, ValueError, "max_norm"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_train_adding_errors_name_the_argument(kwargs, error, match):
+    arguments = {"kind": "rnn", "length": 10, "steps": 5, **kwargs}
+    with pytest.raises(error, match=match):
+        recurrent.train_adding(**arguments)
