@@ -64,7 +64,7 @@ bench: $(STAMP)
 	$(QUIET) $(BIN)/python -m benchmarks
 
 bench-all: $(STAMP)
-	VG_BENCH_MAKE_TEST=1 $(MAKE) bench
+	VG_BENCH_MAKE_TEST=1 VG_BENCH_SLOW=1 $(MAKE) bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -7,6 +7,7 @@ notebook only describes what changes). Run alone with ``python -m benchmarks rec
 seed study takes a few minutes on one core.
 """
 
+import os
 import time
 
 import numpy as np
@@ -58,7 +59,10 @@ STUDY = [  # (kind, length, seeds)
 
 
 def seed_study() -> list[Row]:
-    """Held-out MSE after 1000 Adam steps, per kind, length and seed."""
+    """Held-out MSE after 1000 Adam steps, per kind, length and seed. Several minutes, so it runs
+    only with VG_BENCH_SLOW=1 (`make bench-all`)."""
+    if os.environ.get("VG_BENCH_SLOW") != "1":
+        return []
     rows = []
     for kind, length, seeds in STUDY:
         start = time.perf_counter()
