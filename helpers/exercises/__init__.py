@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Feedback:
@@ -63,6 +65,42 @@ def exercise(solution: Callable[[], Any]):
 
 def unanswered(answer) -> bool:
     return answer is ... or answer is None
+
+
+def number(answer) -> float | None:
+    """float(answer), or None if it is not one finite real number (booleans are not numbers)."""
+    if isinstance(answer, bool):
+        return None
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def as_number(answer):
+    """Return (value, None) for one real number, else (None, Feedback saying what to fix)."""
+    if unanswered(answer):
+        return None, Feedback(False, UNANSWERED)
+    if isinstance(answer, str):
+        message = f"Expected a number, got the text {answer!r}: drop the quotes."
+        return None, Feedback(False, message)
+    if isinstance(answer, bool | np.bool_):
+        return None, Feedback(False, f"Expected a number, got {answer!r}.")
+    try:
+        array = np.asarray(answer, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return None, Feedback(False, f"Expected a single number, got {answer!r}.")
+    if array.size != 1:
+        return None, Feedback(False, f"Expected a single number, got {array.size} values.")
+    value = float(array.reshape(()))
+    if not math.isfinite(value):
+        return None, Feedback(False, f"Expected a finite number, got {value}.")
+    return value, None
+
+
+def near(value: float, target: float, rtol: float = 0.02) -> bool:
+    return math.isclose(value, target, rel_tol=rtol)
 
 
 def close_to(answer, expected: float, *, rtol: float = 0.02, atol: float = 0.0, hint: str):

@@ -6,10 +6,8 @@ Each check answers "correct" or with a hint aimed at the slip the answer suggest
 
 import math
 
-import numpy as np
-
 from helpers import activations as A
-from helpers.exercises import UNANSWERED, Feedback, exercise, unanswered
+from helpers.exercises import Feedback, as_number, exercise, near
 
 # --- reference solutions (named, computed with helpers code) -------------------------------------
 
@@ -35,54 +33,28 @@ def solution_ten_layers():
 # --- shared parsing ------------------------------------------------------------------------------
 
 
-def _as_number(answer):
-    """Return (value, None) for one real number, else (None, Feedback saying what to fix)."""
-    if unanswered(answer):
-        return None, Feedback(False, UNANSWERED)
-    if isinstance(answer, str):
-        return None, Feedback(
-            False, f"Expected a number, got the text {answer!r}: drop the quotes."
-        )
-    if isinstance(answer, bool | np.bool_):
-        return None, Feedback(False, f"Expected a number, got {answer!r}.")
-    try:
-        array = np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return None, Feedback(False, f"Expected a single number, got {answer!r}.")
-    if array.size != 1:
-        return None, Feedback(False, f"Expected a single number, got {array.size} values.")
-    value = float(array.reshape(()))
-    if not math.isfinite(value):
-        return None, Feedback(False, f"Expected a finite number, got {value}.")
-    return value, None
-
-
-def _near(value: float, target: float, rtol: float = 0.02) -> bool:
-    return math.isclose(value, target, rel_tol=rtol)
-
-
 # --- the checks ----------------------------------------------------------------------------------
 
 
 @exercise(solution=solution_peak)
 def check_peak(answer) -> Feedback:
     """Exercise 1: the largest value σ'(x) takes."""
-    value, problem = _as_number(answer)
+    value, problem = as_number(answer)
     if problem is not None:  # (a Feedback is falsy when not correct)
         return problem
     expected = A.derivative_max("sigmoid")
-    if _near(value, expected, rtol=1e-3):
+    if near(value, expected, rtol=1e-3):
         return Feedback(
             True, "σ'(0) = σ(0)(1 − σ(0)) = 0.5 × 0.5 = 0.25, and nowhere is it larger."
         )
-    if _near(value, 2.5):
+    if near(value, 2.5):
         hint = (
             "2.5 is a slip some articles print. σ' = σ(1 − σ) with σ between 0 and 1: "
             "the product of two numbers below 1 can't exceed 1, let alone reach 2.5."
         )
-    elif _near(value, 0.5):
+    elif near(value, 0.5):
         hint = "0.5 is σ(0), the sigmoid itself. Its derivative is σ(0)(1 − σ(0))."
-    elif _near(value, 1.0):
+    elif near(value, 1.0):
         hint = "1 is the peak of tanh'. For the sigmoid, evaluate σ(x)(1 − σ(x)) at σ = 1/2."
     else:
         hint = (
@@ -95,11 +67,11 @@ def check_peak(answer) -> Feedback:
 @exercise(solution=solution_threshold)
 def check_threshold(answer) -> Feedback:
     """Exercise 2: the x > 0 beyond which σ'(x) < 0.01."""
-    value, problem = _as_number(answer)
+    value, problem = as_number(answer)
     if problem is not None:  # (a Feedback is falsy when not correct)
         return problem
     expected = solution_threshold()
-    if _near(value, expected, rtol=0.01):
+    if near(value, expected, rtol=0.01):
         return Feedback(
             True, f"σ'({value:.3g}) ≈ {A.derivative('sigmoid', value):.4f}; beyond it, less."
         )
@@ -114,7 +86,7 @@ def check_threshold(answer) -> Feedback:
         hint = f"σ'({value:.4g}) = {slope:.4g} is still at least 0.01: the crossing is further out."
     else:
         hint = f"σ'({value:.4g}) = {slope:.3g} is already below 0.01: the crossing is closer to 0."
-    if _near(value, A.saturation_threshold("sigmoid")):
+    if near(value, A.saturation_threshold("sigmoid")):
         hint += " (5 is where σ' drops below 0.0067, a stricter level.)"
     return Feedback(
         False,
@@ -126,23 +98,23 @@ def check_threshold(answer) -> Feedback:
 @exercise(solution=solution_ten_layers)
 def check_ten_layers(answer) -> Feedback:
     """Exercise 3: the factor a gradient shrinks by through 10 sigmoid units at their best case."""
-    value, problem = _as_number(answer)
+    value, problem = as_number(answer)
     if problem is not None:  # (a Feedback is falsy when not correct)
         return problem
     expected = solution_ten_layers()
-    if _near(value, expected):
+    if near(value, expected):
         return Feedback(True, f"0.25^10 ≈ {expected:.3g}: a millionth, and that is the best case.")
-    if _near(value, expected, rtol=0.1):
+    if near(value, expected, rtol=0.1):
         hint = "Close, but rounded too far: give two significant figures (compute 0.25 ** 10)."
     elif value == 0:
         hint = "Tiny, but not zero: multiply the ten factors σ'(0) = 0.25."
-    elif _near(value, 10 * 0.25):
+    elif near(value, 10 * 0.25):
         hint = "You added the ten factors; the chain rule multiplies them."
-    elif _near(value, 2.5**10):
+    elif near(value, 2.5**10):
         hint = "That is 2.5^10: the peak of σ' is 0.25, not 2.5."
-    elif _near(value, 0.25):
+    elif near(value, 0.25):
         hint = "That is one layer's factor. Ten layers contribute ten factors, multiplied."
-    elif _near(value, 1 / expected):
+    elif near(value, 1 / expected):
         hint = "That is the reciprocal. The gradient gets smaller, so the factor is below 1."
     else:
         hint = (

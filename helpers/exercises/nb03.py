@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from helpers.exercises import UNANSWERED, Feedback, close_to, exercise, unanswered
+from helpers.exercises import UNANSWERED, Feedback, close_to, exercise, number, unanswered
 
 # Exercise 1: the per-layer factor of a sigmoid net with tiny weights.
 FACTOR_WIDTH, FACTOR_SCALE = 64, 0.01
@@ -14,17 +14,6 @@ VANISH_SCALE, VANISH_WIDTH, VANISH_THRESHOLD, VANISH_MAX_DEPTH = 0.1, 32, 1e-6, 
 FLAT_DEPTH, FLAT_WIDTH = 20, 32
 FLAT_MAX_SPREAD = 10.0  # largest / smallest layer gradient
 FLAT_MIN_OUTPUT_GRAD = 0.05  # the output layer's gradient: the signal reached the output
-
-
-def _number(answer):
-    """float(answer), or None if it is not a finite real number."""
-    if isinstance(answer, bool):
-        return None
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 # --- 1. the per-layer factor near zero ---
@@ -43,7 +32,7 @@ def check_sigmoid_factor(answer) -> Feedback:
         "Near z = 0 each layer multiplies the gradient by σ'(0) (the sigmoid's peak slope) and by "
         "the weights, which scale a vector by about scale·√width."
     )
-    value = _number(answer)
+    value = number(answer)
     expected = solution_sigmoid_factor()
     if value is not None and not math.isclose(value, expected, rel_tol=0.02):
         if math.isclose(value, 10 * expected, rel_tol=0.02):
@@ -84,7 +73,7 @@ def check_vanishing_depth(answer) -> Feedback:
     )
     if unanswered(answer):
         return Feedback(False, UNANSWERED)
-    value = _number(answer)
+    value = number(answer)
     if value is None or value < 1:
         return Feedback(False, f"Expected a number of layers (1 or more), got {answer!r}. {hint}")
     expected = solution_vanishing_depth()
@@ -130,7 +119,7 @@ def check_tanh_scale(answer) -> Feedback:
     )
     if unanswered(answer):
         return Feedback(False, UNANSWERED)
-    value = _number(answer)
+    value = number(answer)
     if value is None or not 0 < value <= 10:
         return Feedback(False, f"Expected a weight scale between 0 and 10, got {answer!r}. {hint}")
     profile = flat_profile(value)

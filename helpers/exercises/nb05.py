@@ -6,21 +6,10 @@ Each check answers "correct" or with a hint aimed at the slip the answer suggest
 
 import math
 
-from helpers.exercises import Feedback, close_to, exercise
+from helpers.exercises import Feedback, close_to, exercise, number
 
 # Exercise 3: the pre-activation of an ELU unit far on its negative side.
 ELU_Z = -3.0
-
-
-def _number(answer):
-    """float(answer), or None if it is not one finite real number."""
-    if isinstance(answer, bool):
-        return None
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _is(value, target, rtol=0.01) -> bool:
@@ -45,7 +34,7 @@ def check_selu_lambda(answer) -> Feedback:
         "SELU is λ·x for x > 0, so its slope there is λ: read it off the derivative plot, or from "
         "helpers.activations.SELU_LAMBDA (or derivative('selu', 1.0))."
     )
-    value = _number(answer)
+    value = number(answer)
     if _is(value, SELU_ALPHA):
         return Feedback(False, "That is α, the constant of the negative side. " + hint)
     if _is(value, SELU_LAMBDA * SELU_ALPHA):
@@ -73,7 +62,7 @@ def check_leaky_share(answer) -> Feedback:
         "Half the time z > 0 and f'(z)² = 1; the other half f'(z)² = 0.01². Average the two "
         "(or call helpers.initialization.slope_second_moment('leaky_relu', 1.0))."
     )
-    value = _number(answer)
+    value = number(answer)
     if _is(value, 0.5, rtol=1e-6):
         return Feedback(False, "That is ReLU's 1/2; Leaky ReLU adds a little from z < 0. " + hint)
     if _is(value, (1 + 0.01) / 2, rtol=1e-6):
@@ -97,7 +86,7 @@ def check_elu_slope(answer) -> Feedback:
         "For x ≤ 0, elu(x) = α(eˣ − 1), so elu'(x) = α·eˣ. Evaluate it at x = −3 with α = 1 "
         "(or call helpers.activations.derivative('elu', -3.0))."
     )
-    value = _number(answer)
+    value = number(answer)
     if value == 0.0:
         return Feedback(False, "ELU is not ReLU: its negative side still has a slope. " + hint)
     if _is(value, math.expm1(ELU_Z)):

@@ -6,22 +6,11 @@ Each check answers "correct" or with a hint aimed at the slip the answer suggest
 
 import math
 
-from helpers.exercises import Feedback, close_to, exercise
+from helpers.exercises import Feedback, close_to, exercise, number
 
 HE_FAN_IN = 256
 DEFAULT_FAN_IN = 100
 DEPTH_SIGMA_W2 = 0.9
-
-
-def _number(answer):
-    """float(answer), or None if it is not one finite real number."""
-    if isinstance(answer, bool):
-        return None
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _is(value, target, rtol=0.01) -> bool:
@@ -43,7 +32,7 @@ def check_he_variance(answer) -> Feedback:
     hint = (
         "He et al. (2015): Var[W] = 2/fan_in, twice LeCun's 1/fan_in to make up for ReLU's zeros."
     )
-    value = _number(answer)
+    value = number(answer)
     if _is(value, math.sqrt(2 / HE_FAN_IN)):
         return Feedback(
             False, "That is the standard deviation; the question asks for the variance. " + hint
@@ -71,7 +60,7 @@ def check_default_variance(answer) -> Feedback:
     hint = (
         "nn.Linear draws W ~ U(−b, b) with b = 1/√fan_in, and a uniform U(−b, b) has variance b²/3."
     )
-    value = _number(answer)
+    value = number(answer)
     if _is(value, 2 / DEFAULT_FAN_IN):
         return Feedback(False, "That is He's 2/fan_in; PyTorch's default is not He. " + hint)
     if _is(value, 1 / DEFAULT_FAN_IN):
@@ -99,7 +88,7 @@ def check_relu_factor(answer) -> Feedback:
         "Var[z_l] = n·Var[W]·E[a²]; with n·Var[W] = 1 and E[relu(z)²] = Var[z]/2 the variance "
         "halves. The question asks for the standard deviation."
     )
-    value = _number(answer)
+    value = number(answer)
     if _is(value, 0.5):
         return Feedback(False, "0.5 is the variance factor; take its square root. " + hint)
     if _is(value, 1.0, rtol=1e-6):
@@ -127,7 +116,7 @@ def check_trainable_depth(answer) -> Feedback:
         "ξ = −1/ln σ_w² for tanh without biases below σ_w² = 1 (helpers.initialization."
         "depth_scale), and the trainable depth is about 6ξ."
     )
-    value = _number(answer)
+    value = number(answer)
     xi = solution_trainable_depth() / 6
     if _is(value, xi):
         return Feedback(

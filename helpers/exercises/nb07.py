@@ -2,7 +2,7 @@
 
 import math
 
-from helpers.exercises import UNANSWERED, Feedback, close_to, exercise, unanswered
+from helpers.exercises import UNANSWERED, Feedback, close_to, exercise, number, unanswered
 
 # Exercise 1: a residual block's slope on the identity path.
 BLOCK_WEIGHT = 0.005
@@ -12,17 +12,6 @@ BN_FACTOR, BN_LAYER = 10.0, 2
 ADAM_GRAD, ADAM_LR = 1e-10, 1e-3
 # Exercise 4: a change to the failing network that restores the gradient flow at initialization.
 FLOW_THRESHOLD = 0.03
-
-
-def _number(answer):
-    """float(answer), or None if it is not a finite real number."""
-    if isinstance(answer, bool):
-        return None
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 # --- 1. the identity path of a residual block ---
@@ -42,7 +31,7 @@ def check_residual_slope(answer) -> Feedback:
         "Differentiate x + σ(w·x): the identity contributes 1, the branch σ'(w·x)·w, "
         "and σ'(0) = 0.25."
     )
-    value = _number(answer)
+    value = number(answer)
     plain = solution_residual_slope() - 1.0
     if value is not None and math.isclose(value, plain, rel_tol=0.02):
         return Feedback(False, "That is the plain layer's slope σ'(0)·w; the skip adds 1. " + hint)
@@ -70,7 +59,7 @@ def check_bn_gradient_factor(answer) -> Feedback:
         "BN(10·Wx) = BN(Wx): the loss is the same function of 10·W as of W, so by the chain rule "
         "∂L/∂W = 10·(∂L/∂(10W)). Which way does the gradient go?"
     )
-    value = _number(answer)
+    value = number(answer)
     if value is not None and math.isclose(value, BN_FACTOR, rel_tol=0.05):
         return Feedback(False, "Other way round: bigger weights get a smaller gradient. " + hint)
     if value is not None and math.isclose(value, 1.0, rel_tol=0.05):
@@ -91,7 +80,7 @@ def solution_adam_tiny_step():
 def check_adam_tiny_step(answer) -> Feedback:
     """Adam's first update of a weight with gradient 1e-10 (lr 1e-3, ε 1e-8)."""
     hint = "After one step m̂ = g and v̂ = g², so the update is lr·g/(√v̂ + ε) = lr·g/(|g| + ε)."
-    value = _number(answer)
+    value = number(answer)
     if value is not None and math.isclose(abs(value), ADAM_LR, rel_tol=0.02):
         return Feedback(
             False, "lr is the step for |g| ≫ ε; here g is 100 times smaller than ε. " + hint

@@ -11,7 +11,7 @@ import numpy as np
 
 from helpers import activations as A
 from helpers import recurrent, sequences
-from helpers.exercises import UNANSWERED, Feedback, exercise, unanswered
+from helpers.exercises import UNANSWERED, Feedback, as_number, exercise, near, unanswered
 
 # --- reference solutions (named, computed with helpers code) -------------------------------------
 
@@ -48,43 +48,17 @@ def solution_clipped():
 # --- shared parsing ------------------------------------------------------------------------------
 
 
-def _as_number(answer):
-    """Return (value, None) for one real number, else (None, Feedback saying what to fix)."""
-    if unanswered(answer):
-        return None, Feedback(False, UNANSWERED)
-    if isinstance(answer, str):
-        return None, Feedback(
-            False, f"Expected a number, got the text {answer!r}: drop the quotes."
-        )
-    if isinstance(answer, bool | np.bool_):
-        return None, Feedback(False, f"Expected a number, got {answer!r}.")
-    try:
-        array = np.asarray(answer, dtype=np.float64)
-    except (TypeError, ValueError, RuntimeError):
-        return None, Feedback(False, f"Expected a single number, got {answer!r}.")
-    if array.size != 1:
-        return None, Feedback(False, f"Expected a single number, got {array.size} values.")
-    value = float(array.reshape(()))
-    if not math.isfinite(value):
-        return None, Feedback(False, f"Expected a finite number, got {value}.")
-    return value, None
-
-
-def _near(value: float, target: float, rtol: float = 0.02) -> bool:
-    return math.isclose(value, target, rel_tol=rtol)
-
-
 # --- the checks ----------------------------------------------------------------------------------
 
 
 @exercise(solution=solution_baseline)
 def check_baseline(answer) -> Feedback:
     """Exercise 1: the MSE of always predicting the mean target of the adding problem."""
-    value, problem = _as_number(answer)
+    value, problem = as_number(answer)
     if problem is not None:  # (a Feedback is falsy when not correct)
         return problem
     expected = sequences.ADDING_BASELINE_MSE
-    if _near(value, expected):
+    if near(value, expected):
         return Feedback(
             True,
             f"{value:.4g} ≈ 1/6: the MSE of the best constant is the variance of the target, "
@@ -92,11 +66,11 @@ def check_baseline(answer) -> Feedback:
         )
     if value < 0:
         hint = "A mean squared error cannot be negative."
-    elif _near(value, 1 / 12):
+    elif near(value, 1 / 12):
         hint = "1/12 is the variance of one U(0, 1) value; the target is the sum of two."
-    elif _near(value, 1 / 3) or _near(value, 1 / math.sqrt(6)):
+    elif near(value, 1 / 3) or near(value, 1 / math.sqrt(6)):
         hint = "Check the arithmetic: the variances of independent values add, 1/12 + 1/12."
-    elif _near(value, 1.0):
+    elif near(value, 1.0):
         hint = "1 is the mean target (the prediction), not its error."
     else:
         hint = (
@@ -110,11 +84,11 @@ def check_baseline(answer) -> Feedback:
 @exercise(solution=solution_linear_factor)
 def check_linear_factor(answer) -> Feedback:
     """Exercise 2: ‖∂L/∂h_(T−20)‖ / ‖∂L/∂h_T‖ for a linear RNN whose W_hh = 0.9·(orthogonal)."""
-    value, problem = _as_number(answer)
+    value, problem = as_number(answer)
     if problem is not None:  # (a Feedback is falsy when not correct)
         return problem
     expected = 0.9**20
-    if _near(value, expected):
+    if near(value, expected):
         return Feedback(
             True,
             f"0.9^20 ≈ {expected:.3g}: twenty steps cost almost 90% of the signal, and a "
@@ -122,13 +96,13 @@ def check_linear_factor(answer) -> Feedback:
         )
     if value < 0:
         hint = "A ratio of two norms cannot be negative."
-    elif _near(value, 0.9 * 20):
+    elif near(value, 0.9 * 20):
         hint = "You multiplied 0.9 by 20; BPTT multiplies twenty factors of 0.9."
-    elif _near(value, 0.9):
+    elif near(value, 0.9):
         hint = "0.9 is one step's factor. The gradient passes twenty Jacobians."
-    elif _near(value, 0.9**19) or _near(value, 0.9**21):
+    elif near(value, 0.9**19) or near(value, 0.9**21):
         hint = "Off by one step: lag 20 means exactly twenty Jacobians between h_T and h_(T−20)."
-    elif _near(value, 1 / expected):
+    elif near(value, 1 / expected):
         hint = "That is the reciprocal. Going back in time the gradient shrinks."
     else:
         hint = (
@@ -141,12 +115,12 @@ def check_linear_factor(answer) -> Feedback:
 @exercise(solution=solution_forget_factor)
 def check_forget_factor(answer) -> Feedback:
     """Exercise 3: ‖∂L/∂c_(T−50)‖ / ‖∂L/∂c_T‖ for an LSTM with forget gate σ(3), no W_hh."""
-    value, problem = _as_number(answer)
+    value, problem = as_number(answer)
     if problem is not None:  # (a Feedback is falsy when not correct)
         return problem
     forget = A.activation("sigmoid", 3.0)
     expected = forget**50
-    if _near(value, expected):
+    if near(value, expected):
         return Feedback(
             True,
             f"σ(3)^50 = {forget:.4f}^50 ≈ {expected:.3g}. With a forget bias of 0 it would be "
@@ -155,16 +129,16 @@ def check_forget_factor(answer) -> Feedback:
         )
     if value < 0:
         hint = "A ratio of two norms cannot be negative."
-    elif _near(value, forget):
+    elif near(value, forget):
         hint = "σ(3) ≈ 0.953 is one step's factor; the error passes fifty forget gates."
-    elif _near(value, 0.25**50) or _near(value, 0.5**50) or value < 1e-10:
+    elif near(value, 0.25**50) or near(value, 0.5**50) or value < 1e-10:
         hint = (
             "The cell path has no σ' factor: c_t = f ⊙ c_(t−1) + i ⊙ g is additive, so "
             "∂c_t/∂c_(t−1) = f itself, not a derivative of f."
         )
-    elif _near(value, 3.0**50) or value > 1:
+    elif near(value, 3.0**50) or value > 1:
         hint = "The gate value is σ(3), a number between 0 and 1, not the bias 3."
-    elif _near(value, forget * 50):
+    elif near(value, forget * 50):
         hint = "Factors multiply: σ(3) to the power 50, not times 50."
     else:
         hint = (
