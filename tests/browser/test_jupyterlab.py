@@ -23,7 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("VG_CHROMIUM", "/usr/bin/chromium")
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-CELL_TIMEOUT_MS = 120_000
+CELL_TIMEOUT_MS = 60_000
+ATTEMPTS = 2
 # Notebooks with an explorer widget, and how many: the test moves a slider in each.
 EXPLORERS = {"01_sigmoid_derivatives": 1, "03_weight_size_effects": 1}
 CHROMIUM_ARGS = [
@@ -198,19 +199,39 @@ def shut_down_kernels(base: str, token: str) -> None:
         urllib.request.urlopen(request, timeout=30).close()
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_in_jupyterlab_without_errors(lab, browser, notebook):
-    base, token = lab
+def run_in_lab(browser, base: str, token: str, notebook: Path, attempt: int):
+    """Open ``notebook`` in a new, empty workspace, run all cells, move every explorer's slider.
+
+    Returns (error outputs, unexecuted cells, explorers exercised). A workspace of its own keeps
+    JupyterLab from restoring earlier notebooks into the page.
+    """
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(30_000)
-    # A workspace of its own, so JupyterLab does not restore the notebooks opened before.
-    workspace = f"{base}/lab/workspaces/{notebook.stem}/tree/notebooks/{notebook.name}"
+    workspace = f"{base}/lab/workspaces/{notebook.stem}-{attempt}/tree/notebooks/{notebook.name}"
     try:
-        page.goto(f"{workspace}?reset&token={token}")
+        page.goto(f"{workspace}?token={token}")
         run_all_cells(page)
-        assert error_outputs(page) == []
-        assert unexecuted_cells(page) == []
-        assert exercise_explorers(page) == EXPLORERS.get(notebook.stem, 0)
+        return error_outputs(page), unexecuted_cells(page), exercise_explorers(page)
     finally:
         page.close()
         shut_down_kernels(base, token)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_jupyterlab_without_errors(lab, browser, notebook):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    base, token = lab
+    # On a loaded machine JupyterLab occasionally shuts down the kernel it has just started for
+    # a freshly opened notebook, and the page then waits for a kernel forever. A second attempt
+    # in a new page is allowed for that (a timeout) only; an error in a cell fails at once.
+    for attempt in range(ATTEMPTS):
+        try:
+            errors, unexecuted, explorers = run_in_lab(browser, base, token, notebook, attempt)
+            break
+        except PlaywrightTimeout:
+            if attempt == ATTEMPTS - 1:
+                raise
+    assert errors == []
+    assert unexecuted == []
+    assert explorers == EXPLORERS.get(notebook.stem, 0)
