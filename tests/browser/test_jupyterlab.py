@@ -159,9 +159,14 @@ def figure_sources(widget) -> list[str]:
     return [img.get_attribute("src") or "" for img in widget.locator("img").all()]
 
 
-def exercise_explorers(page) -> int:
+def exercise_explorers(page, expected: int) -> int:
     """Move the first slider of every explorer; assert its figure redraws. Returns the count."""
-    boxes = page.locator(".jp-OutputArea-output .widget-vbox:has(.widget-slider)").all()
+    selector = ".jp-OutputArea-output .widget-vbox:has(.widget-slider)"
+    if expected:  # widget views render after their cell finishes: wait for them to appear
+        page.wait_for_function(
+            "([sel, n]) => document.querySelectorAll(sel).length >= n", arg=[selector, expected]
+        )
+    boxes = page.locator(selector).all()
     outermost = "xpath=ancestor::*[contains(@class, 'widget-vbox')]"
     explorers = [box for box in boxes if not box.locator(outermost).count()]
     for explorer in explorers:
@@ -211,7 +216,8 @@ def run_in_lab(browser, base: str, token: str, notebook: Path, attempt: int):
     try:
         page.goto(f"{workspace}?token={token}")
         run_all_cells(page)
-        return error_outputs(page), unexecuted_cells(page), exercise_explorers(page)
+        expected = EXPLORERS.get(notebook.stem, 0)
+        return error_outputs(page), unexecuted_cells(page), exercise_explorers(page, expected)
     finally:
         page.close()
         shut_down_kernels(base, token)
