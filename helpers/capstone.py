@@ -14,7 +14,6 @@ cross-entropy): a 1-D convolutional net on signals, a deep and a shallow regress
 benchmark function, a three-class GELU classifier and a recurrent net on the adding problem.
 """
 
-import contextlib
 import functools
 import itertools
 import math
@@ -27,7 +26,7 @@ from torch import nn
 
 from helpers import _validate
 from helpers.activations import saturation_threshold, torch_activation
-from helpers.course import choose_threads, progress
+from helpers.course import course_threads, progress
 from helpers.diagnose import THRESHOLDS, Diagnosis, diagnose
 from helpers.models import INITIALIZERS, init_linear, mlp
 
@@ -587,18 +586,6 @@ class Run:
             trained,
             monitor,
         )
-
-
-@contextlib.contextmanager
-def course_threads():
-    """Run with the course's torch thread count (1 unless VG_THREADS says otherwise), then
-    restore the previous count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(choose_threads())
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @functools.cache

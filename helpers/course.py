@@ -4,6 +4,7 @@ Every notebook's setup cell calls :func:`setup`. Training loops use :func:`progr
 a progress bar in JupyterLab and stays silent under tests (``VG_QUIET=1``, set by the Makefile).
 """
 
+import contextlib
 import os
 import random
 
@@ -37,6 +38,19 @@ def choose_threads() -> int:
     if threads < 1:
         raise ValueError(f"VG_THREADS must be a positive integer, got {value!r}")
     return threads
+
+
+@contextlib.contextmanager
+def course_threads():
+    """Run the block with :func:`choose_threads` torch threads, then restore the count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(choose_threads())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def is_quiet() -> bool:

@@ -6,7 +6,6 @@ layer's inputs, how the residual identity path carries ∂L/∂x_l, what Adam's 
 tiny gradient, and which gradient entries are exactly zero in float32.
 """
 
-import contextlib
 import copy
 import functools
 import math
@@ -20,7 +19,7 @@ from torch import nn
 
 from helpers import _validate
 from helpers.activations import gain
-from helpers.course import choose_threads, progress
+from helpers.course import course_threads, progress
 from helpers.models import linear_layers, mean_baseline_loss, mlp, toy_regression
 from helpers.monitor import gradient_profile
 
@@ -221,18 +220,6 @@ class Run:
     @property
     def diverged(self) -> bool:
         return not np.isfinite(self.losses).all()
-
-
-@contextlib.contextmanager
-def course_threads():
-    """Run the block with ``helpers.course.choose_threads()`` torch threads (1 unless VG_THREADS
-    says otherwise: small models train fastest single-threaded), then restore the count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(choose_threads())
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _optimizer(name: str, params, budget: Budget) -> torch.optim.Optimizer:
