@@ -1,43 +1,10 @@
 """Argument checks shared by the public entry points.
 
 Each check raises an error that names the argument, the value it got and what is allowed,
-so a learner can act on the message. Validate once, at the public boundary.
+so a learner can act on the message. Validate once, at the public boundary. The checks are the
+toolkit's own (``gradwatch._checks``), so the course and the toolkit word their errors alike.
 """
 
-from collections.abc import Iterable
-from numbers import Integral, Real
+from gradwatch._checks import choice, nonnegative, positive, positive_int
 
-
-def choice(value, allowed: Iterable[str], argument: str) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise ValueError listing them."""
-    allowed = list(allowed)
-    if not isinstance(value, str) or value not in allowed:
-        valid = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"unknown {argument} {value!r}; valid names are {valid}")
-    return value
-
-
-def positive_int(value, argument: str) -> int:
-    """Return ``value`` as int if it is an integer >= 1, else raise."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{argument} must be a positive integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{argument} must be a positive integer (>= 1), got {value!r}")
-    return int(value)
-
-
-def nonnegative(value, argument: str) -> float:
-    """Return ``value`` as float if it is a finite real >= 0, else raise."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{argument} must be a non-negative number, got {value!r}")
-    if not (value >= 0) or value == float("inf"):
-        raise ValueError(f"{argument} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def positive(value, argument: str) -> float:
-    """Return ``value`` as float if it is a finite real > 0, else raise."""
-    value = nonnegative(value, argument)
-    if value == 0:
-        raise ValueError(f"{argument} must be > 0, got 0")
-    return value
+__all__ = ["choice", "nonnegative", "positive", "positive_int"]

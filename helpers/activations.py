@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradwatch.layers import SATURATION_THRESHOLDS
 from helpers import _validate
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "selu", "linear")
@@ -194,8 +195,8 @@ _GELU_DERIVATIVE_MAX = float(gelu_prime(np.array(_SQRT2)))  # Φ(√2) + √2·�
 PROPERTIES = {
     # σ'(5) ≈ 0.00665 < 0.0067, 2.7% of the peak 1/4. tanh'(x) = 4σ'(2x), so tanh falls to the
     # same fraction of its peak 1 at |x| = 2.5.
-    "sigmoid": Properties(0.25, 5.0, 1.0, torch_gain=True),
-    "tanh": Properties(1.0, 2.5, 5.0 / 3.0, torch_gain=True),
+    "sigmoid": Properties(0.25, SATURATION_THRESHOLDS["sigmoid"], 1.0, torch_gain=True),
+    "tanh": Properties(1.0, SATURATION_THRESHOLDS["tanh"], 5.0 / 3.0, torch_gain=True),
     "relu": Properties(1.0, None, math.sqrt(2.0), torch_gain=True),
     "leaky_relu": Properties(
         lambda slope: max(1.0, slope),

@@ -9,12 +9,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 # pip name -> conda-forge name, where they differ.
 CONDA_NAME = {"torch": "pytorch-cpu"}
+# Packages of this repository: environment.yml installs them from their folders with pip.
+LOCAL = {"gradwatch": "./gradwatch"}
 
 
 def pip_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pins = {}
     for requirement in project["dependencies"]:
+        if requirement.split("=")[0] in LOCAL:
+            continue
         name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==([0-9.]+)\.\*", requirement).groups()
         pins[CONDA_NAME.get(name, name)] = version
     return pins
@@ -49,6 +53,8 @@ def test_environment_installs_the_course_package_from_the_repo():
     environment = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(e["pip"] for e in environment["dependencies"] if isinstance(e, dict))
     assert "-e ." in pip_section
+    for folder in LOCAL.values():  # the toolkit first: the course depends on it
+        assert pip_section.index(f"-e {folder}") < pip_section.index("-e .")
 
 
 def test_conda_uses_only_conda_forge_and_cpu_torch():
