@@ -1,0 +1,45 @@
+"""Every model the course builds: the MLP with its initializations, norms and residual blocks.
+
+:func:`mlp` (``helpers.models.perceptron``) and the initializers (``helpers.models.initializers``), each
+stating its variance rule and the paper it comes from. The data sets the models train on live in
+:mod:`helpers.data`; ``toy_regression`` and ``mean_baseline_loss`` stay importable from here.
+"""
+
+from helpers.data import mean_baseline_loss, toy_regression
+from helpers.models.initializers import (
+    INITIALIZERS,
+    INITS,
+    LEAKY_SLOPE,
+    NEEDS_SCALE,
+    init_default,
+    init_he,
+    init_linear,
+    init_normal,
+    init_orthogonal,
+    init_uniform,
+    init_xavier,
+    initialize,
+    linear_layers,
+)
+from helpers.models.perceptron import NORMS, ResidualBlock, mlp
+
+__all__ = [
+    "INITIALIZERS",
+    "INITS",
+    "LEAKY_SLOPE",
+    "NEEDS_SCALE",
+    "NORMS",
+    "ResidualBlock",
+    "init_default",
+    "init_he",
+    "init_linear",
+    "init_normal",
+    "init_orthogonal",
+    "init_uniform",
+    "init_xavier",
+    "initialize",
+    "linear_layers",
+    "mean_baseline_loss",
+    "mlp",
+    "toy_regression",
+]
