@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
-LINT_PATHS := $(wildcard helpers tests notebooks scripts benchmarks conftest.py)
+LINT_PATHS := $(wildcard helpers gradwatch tests notebooks scripts benchmarks conftest.py)
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
 # The venv's kernel comes first, before any user-wide "python3" kernel that may point elsewhere.
@@ -14,13 +14,13 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 # Notebooks show progress bars in JupyterLab only; runs under tests and `make execute` stay quiet.
 QUIET := VG_QUIET=1
 
-.PHONY: lab test unit notebooks browser lint format execute solutions bench bench-all clean
+.PHONY: lab test unit notebooks browser portability lint format execute solutions bench bench-all clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml gradwatch/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -e ".[dev]"
+	$(BIN)/python -m pip install -qq -e ./gradwatch -e ".[dev]"
 	@touch $(STAMP)
 
 ## lab: create the environment if needed and open JupyterLab on the first notebook
@@ -38,13 +38,18 @@ lint: $(STAMP)
 
 # Two workers: the notebooks are single-threaded, and loadscope keeps each one in one kernel.
 unit: $(STAMP)
-	$(QUIET) $(BIN)/python -m pytest tests --ignore=tests/browser -q -n 2
+	$(QUIET) $(BIN)/python -m pytest tests gradwatch/tests --ignore=tests/browser -q -n 2
 
 notebooks: $(STAMP)
 	$(QUIET) $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks -q -n 2 --dist loadscope
 
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -q -rs
+
+## portability: nbval and the training-outcome tests under four floating-point paths
+## (NB=path for one notebook, FLOAT_PATH=two-threads for one path)
+portability: $(STAMP)
+	$(QUIET) $(BIN)/python scripts/portability.py $(if $(FLOAT_PATH),--path $(FLOAT_PATH)) $(NB)
 
 ## format: apply ruff's formatter and safe fixes
 format: $(STAMP)

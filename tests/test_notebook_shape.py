@@ -24,6 +24,11 @@ COURSE_MAP = [
 ]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 NBVAL_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION")
+MARKER_LINES = {f"# {marker}" for marker in (*NBVAL_MARKERS, "NBVAL_CHECK_OUTPUT")}
+EXCLUDING_LINES = {"# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP"}
+NBVAL_TAGS = {"nbval-ignore-output", "nbval-skip"}
+# Cells whose output nbval does not compare (widgets, per-run numbers), over all code cells.
+MAX_EXCLUDED_SHARE = 0.10
 
 
 def load(path):
@@ -94,13 +99,52 @@ def test_exercises_use_check_helpers(notebook):
     assert 2 <= len(checks) <= 6, f"{path.name}: {len(checks)} exercise checks"
 
 
-def test_every_excluded_output_says_why(notebook):
+def excluded(cell) -> bool:
+    """True if nbval does not compare this cell's output (a marker line or a cell tag)."""
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    lines = [line.strip() for line in source(cell).splitlines()]
+    return bool(tags & NBVAL_TAGS) or any(line in EXCLUDING_LINES for line in lines)
+
+
+def test_markers_stand_alone_with_the_reason_on_the_next_line(notebook):
+    # nbval strips '#' and spaces and looks the rest up: '# NBVAL_IGNORE_OUTPUT: why' is no marker.
     path, nb = notebook
     for cell in code_cells(nb):
-        for line in source(cell).splitlines():
-            if any(marker in line for marker in NBVAL_MARKERS):
-                reason = line.split(":", 1)[1].strip() if ":" in line else ""
-                assert len(reason) > 10, f"{path.name}: '{line}' gives no reason"
+        lines = source(cell).splitlines()
+        for index, line in enumerate(lines):
+            if "NBVAL_" not in line:
+                continue
+            assert line.strip() in MARKER_LINES, (
+                f"{path.name}: {line!r} is not a marker nbval reads"
+            )
+            reason = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            assert reason.startswith("#") and len(reason.lstrip("# ")) > 10, (
+                f"{path.name}: {line.strip()} needs its reason in a comment on the next line"
+            )
+
+
+def test_tagged_cells_say_why(notebook):
+    path, nb = notebook
+    for cell in code_cells(nb):
+        if set(cell.get("metadata", {}).get("tags", [])) & NBVAL_TAGS:
+            first = source(cell).splitlines()[0].strip()
+            assert first.startswith("#") and len(first) > 12, f"{path.name}: tag without reason"
+
+
+def test_few_cells_are_excluded_from_comparison():
+    cells = [c for path in NOTEBOOKS for c in code_cells(load(path))]
+    share = sum(excluded(c) for c in cells) / len(cells)
+    assert share <= MAX_EXCLUDED_SHARE, f"{share:.0%} of code cells are not compared"
+
+
+def test_the_sanitizer_leaves_ordinary_numbers_alone():
+    text = (ROOT / "tests/nbval-sanitize.cfg").read_text()
+    patterns = re.findall(r"^regex: (.*)$", text, re.M)
+    replaces = re.findall(r"^replace: (.*)$", text, re.M)
+    assert patterns and len(patterns) == len(replaces), "each regex: needs its replace: line"
+    for number in ("0.693", "1.6e-12", "42", "3/3", "×0.29", "-0.0075", "100%", "7.2e+02"):
+        for pattern in patterns:
+            assert not re.search(pattern, number), f"{pattern!r} rewrites the number {number}"
 
 
 def test_markdown_has_no_control_characters(notebook):
