@@ -372,3 +372,13 @@ def test_initialize_checks_its_arguments():
         initialize(model, "uniform")
     with pytest.raises(TypeError, match="seed"):
         initialize(model, "he", seed="0")
+
+
+def test_a_model_too_large_to_allocate_is_refused_up_front():
+    from helpers.models import MAX_PARAMETERS, parameter_count
+
+    with pytest.raises(ValueError, match=r"mlp\(depth=1, width=1000000000000\) would have 4e\+12"):
+        mlp(1, 10**12)
+    model = mlp(3, 7, in_features=4, out_features=2)
+    assert parameter_count(3, 7, 4, 2) == sum(p.numel() for p in model.parameters())
+    assert parameter_count(12, 3000, 2, 1) < MAX_PARAMETERS < parameter_count(13, 3000, 2, 1)

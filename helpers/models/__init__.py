@@ -1,8 +1,9 @@
 """Every model the course builds: the MLP with its initializations, norms and residual blocks.
 
-:func:`mlp` (``helpers.models.perceptron``) and the initializers (``helpers.models.initializers``), each
-stating its variance rule and the paper it comes from. The data sets the models train on live in
-:mod:`helpers.data`; ``toy_regression`` and ``mean_baseline_loss`` stay importable from here.
+:func:`mlp` (``helpers.models.perceptron``) and the initializers
+(``helpers.models.initializers``), each stating its variance rule and the paper it comes from.
+The data sets the models train on live in :mod:`helpers.data`; ``toy_regression`` and
+``mean_baseline_loss`` stay importable from here.
 """
 
 from helpers.data import mean_baseline_loss, toy_regression
@@ -21,12 +22,13 @@ from helpers.models.initializers import (
     initialize,
     linear_layers,
 )
-from helpers.models.perceptron import NORMS, ResidualBlock, mlp
+from helpers.models.perceptron import MAX_PARAMETERS, NORMS, ResidualBlock, mlp, parameter_count
 
 __all__ = [
     "INITIALIZERS",
     "INITS",
     "LEAKY_SLOPE",
+    "MAX_PARAMETERS",
     "NEEDS_SCALE",
     "NORMS",
     "ResidualBlock",
@@ -41,5 +43,6 @@ __all__ = [
     "linear_layers",
     "mean_baseline_loss",
     "mlp",
+    "parameter_count",
     "toy_regression",
 ]

@@ -47,11 +47,29 @@ def _check_flag(value, argument: str) -> bool:
     return value
 
 
+# The course's networks have thousands of parameters; 10^8 float32 weights are 400 MB, beyond
+# what a laptop or a Binder session (1-2 GB) should be asked to allocate by a typo.
+MAX_PARAMETERS = 100_000_000
+
+
+def parameter_count(depth: int, width: int, in_features: int, out_features: int) -> int:
+    """Weights and biases of the Linear layers of ``mlp(depth, width, ...)``."""
+    hidden = (in_features + 1) * width + (depth - 1) * (width + 1) * width
+    return hidden + (width + 1) * out_features
+
+
 def _check_args(depth, width, in_features, out_features, activation, init, scale, norm, seed):
     depth = _validate.positive_int(depth, "depth")
     width = _validate.positive_int(width, "width")
     in_features = _validate.positive_int(in_features, "in_features")
     out_features = _validate.positive_int(out_features, "out_features")
+    count = parameter_count(depth, width, in_features, out_features)
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"mlp(depth={depth}, width={width}) would have {count:.3g} parameters "
+            f"({4 * count / 1e9:.3g} GB of float32 weights); the limit is {MAX_PARAMETERS:.0e}. "
+            "The course's networks need a few thousand: check depth and width"
+        )
     _validate.choice(activation, ACTIVATIONS, "activation")
     _validate.choice(init, INITS, "init")
     if norm not in NORMS or isinstance(norm, bool):

@@ -62,6 +62,11 @@ def read_monitor(monitor) -> Record:
     monitor records NaN for it) and is left out. Raises TypeError/ValueError naming ``monitor``.
     """
     losses = _array(monitor, "losses", 1)
+    if losses.size == 0:
+        raise ValueError(
+            "monitor has recorded nothing yet: call monitor.record(loss) after loss.backward() "
+            "at every training step, then diagnose(monitor)"
+        )
     grads = _array(monitor, "grad_norms", 2)
     ratios = _array(monitor, "update_ratios", 2)
     steps = losses.size

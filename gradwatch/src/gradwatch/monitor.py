@@ -5,6 +5,7 @@ context manager).
 """
 
 import math
+from numbers import Real
 
 import numpy as np
 import torch
@@ -35,6 +36,23 @@ def relative_change(model: nn.Module, snapshot: list[torch.Tensor]) -> np.ndarra
         ],
         dtype=np.float64,
     )
+
+
+def _loss_value(loss) -> float:
+    """The loss as a float: a one-element tensor or a real number; anything else is refused."""
+    if torch.is_tensor(loss):
+        if loss.numel() != 1:
+            raise ValueError(
+                f"loss must be a scalar (one element), got a tensor of shape {tuple(loss.shape)}; "
+                "pass the reduced loss, e.g. loss.mean()"
+            )
+        return float(loss.detach())
+    if isinstance(loss, bool) or not isinstance(loss, Real):
+        raise TypeError(
+            f"loss must be the step's loss, a scalar tensor or a number, got {loss!r} "
+            f"({type(loss).__name__})"
+        )
+    return float(loss)
 
 
 def _divide(a: float, b: float) -> float:
@@ -112,7 +130,7 @@ class GradientMonitor:
         float32 cannot square safely (below 1e-17 or above 1e18; deep sigmoid nets reach 1e-20
         and less) is recomputed in float64.
         """
-        self._losses.append(loss.item() if torch.is_tensor(loss) else float(loss))
+        self._losses.append(_loss_value(loss))
         grads = [p.grad for p in self._params]
         missing = [i for i, g in enumerate(grads) if g is None]
         for i in missing:  # no gradient reached this weight (or it is frozen): it is 0
@@ -159,11 +177,13 @@ class GradientMonitor:
 
     @property
     def grad_norms(self) -> np.ndarray:
-        return np.array(self._grad_rows, dtype=np.float64).reshape(self.steps, -1)
+        rows = self._grad_rows
+        return np.array(rows, dtype=np.float64).reshape(self.steps, len(self.layer_names))
 
     @property
     def update_ratios(self) -> np.ndarray:
-        return np.array(self._ratio_rows, dtype=np.float64).reshape(self.steps, -1)
+        rows = self._ratio_rows
+        return np.array(rows, dtype=np.float64).reshape(self.steps, len(self.layer_names))
 
     def _forward(self, row: int) -> np.ndarray:  # rows of _ActivationHooks.take()
         if self._hooks is None:

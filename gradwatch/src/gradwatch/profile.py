@@ -94,6 +94,12 @@ def _gradient_pass(model: nn.Module, x, y, loss_fn) -> np.ndarray:
     dtype = _model_dtype(model)
     x = _as_input(x, "x", dtype)
     y = _as_input(y, "y", dtype)
+    for name, value in (("x", x), ("y", y)):
+        if value.dim() == 0 or value.shape[0] == 0:
+            raise ValueError(
+                f"{name} is empty (shape {tuple(value.shape)}): a gradient needs at least one "
+                "example; an empty batch would report every gradient as 0"
+            )
     groups = [layer_weights(layer) for _, layer in layers]
     weights = [w for group in groups for w in group]
     with _Preserved(model, weights), torch.enable_grad():
