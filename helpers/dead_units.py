@@ -167,8 +167,8 @@ def dying_run(
 
     Adam moves every parameter by about ``lr`` per step whatever its gradient's size, so a large
     ``lr`` (0.1 against the usual 0.001) shifts biases and weights far in a few steps: the way
-    dead units are usually met in practice. (Plain SGD at a learning rate that large in this
-    setting diverges instead.)
+    dead units are usually met in practice. (Plain SGD at a learning rate that large is erratic in
+    this setting: with He init some seeds diverge, which would confound the count.)
     """
     options = dict(depth=depth, width=width, steps=steps, recovery_lr=recovery_lr, n=n)
     return dying_runs([(activation, init, lr, recovery_steps)], seeds=seeds, **options)[0]

@@ -671,7 +671,7 @@ def he_reproduction(
     steps: int = 150,
     lr: float = 1e-3,
     momentum: float = 0.9,
-    seeds: Sequence[int] = (0, 1, 2),
+    seeds: Sequence[int] = (0, 1, 2, 3, 4),
     n: int = 128,
     inits: Sequence[str] = ("xavier", "he"),
 ) -> dict[str, TrainingRun]:
@@ -684,6 +684,11 @@ def he_reproduction(
     30 layers the signal's std is 2^(−15) times He's and so are all weight gradients (a bias-free
     ReLU net is positively homogeneous: scaling each W_l by 1/√2 scales ∂L/∂W_l by 2^(−(L−1)/2)
     when the loss gradient at the output is the same). Biases start at zero.
+
+    Measured over seeds 0-4 and four floating-point paths (notebook 06 checks it as it runs):
+    Xavier ends within 1% of the mean-predictor loss on every seed, He below 0.3 of it. A stall
+    is slow progress, not a wall: on other seeds (seed 5) Xavier has begun to move after 150 steps,
+    by an amount that differs between floating-point paths.
     """
     from helpers.models import mlp, toy_regression
 

@@ -60,6 +60,10 @@ class Budget:
 
 DEFAULT_BUDGET = Budget()
 DEFAULT_SEEDS = (0, 1, 2)
+# A run "ends at the mean predictor" (learned nothing) when its final loss is within this
+# fraction of Var(y). The stuck rows of notebook 07 end within 1e-5 of it, the learning rows
+# below 0.5 of it, so the count does not depend on the floating-point path.
+STUCK_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -204,7 +208,9 @@ def _as64(t) -> torch.Tensor:
 class Run:
     """One training run. losses[t] is the full-batch MSE after t steps (t = 0 .. steps);
     NaN once a run diverges. ratio_start/ratio_end: :func:`first_last_ratio` before the first
-    step and after the last."""
+    step and after the last. unchanged: per Linear layer (first first), the fraction of its
+    weights still bit-for-bit equal to their initial values after training (None if not
+    recorded)."""
 
     name: str
     seed: int
@@ -212,6 +218,7 @@ class Run:
     ratio_start: float
     ratio_end: float
     parameters: int
+    unchanged: np.ndarray | None = None
 
     @property
     def final_loss(self) -> float:
@@ -264,10 +271,25 @@ def train_run(name: str, seed: int = 0, budget: Budget = DEFAULT_BUDGET) -> Run:
     x, y = training_data(budget)
     model = build_model(name, seed)
     ratio_start = first_last_ratio(model, x, y)
+    start = [layer.weight.detach().clone() for layer in linear_layers(model)]
     losses = train(model, MITIGATIONS[name].optimizer, budget)
     diverged = not np.isfinite(losses).all()
     ratio_end = math.nan if diverged else first_last_ratio(model, x, y)
-    return Run(name, int(seed), losses, ratio_start, ratio_end, parameter_count(model))
+    unchanged = _unchanged_fractions(model, start)
+    return Run(
+        name, int(seed), losses, ratio_start, ratio_end, parameter_count(model), unchanged
+    )
+
+
+def _unchanged_fractions(model: nn.Module, start: list[torch.Tensor]) -> np.ndarray:
+    """Per Linear layer, the fraction of weights bit-for-bit equal to ``start`` (their values
+    before training)."""
+    return np.array(
+        [
+            float((layer.weight.detach() == w0).double().mean())
+            for layer, w0 in zip(linear_layers(model), start, strict=True)
+        ]
+    )
 
 
 def training_data(budget: Budget = DEFAULT_BUDGET):
@@ -319,6 +341,12 @@ class Row:
         return np.array([r.ratio_end for r in self.runs])
 
     @property
+    def steps_or_inf(self) -> np.ndarray:
+        """Steps to target per seed as floats, inf for a seed that never reached it (so that
+        "every seed reached it within N steps" is ``(steps_or_inf <= N).all()``)."""
+        return np.array([math.inf if s is None else float(s) for s in self.steps])
+
+    @property
     def median_steps(self) -> float | None:
         """Median steps-to-target over the seeds that reached it (None if none did)."""
         hits = [s for s in self.steps if s is not None]
@@ -346,6 +374,39 @@ class Comparison:
     @property
     def names(self) -> list:
         return [r.name for r in self.rows]
+
+    def _rows(self, names) -> list:
+        if isinstance(names, str):
+            raise TypeError(f"names must be a list of configuration names, got {names!r}")
+        rows = [self[name] for name in names]
+        if not rows:
+            raise ValueError("names must list at least one configuration")
+        return rows
+
+    def final_ratios(self, names: Sequence[str]) -> np.ndarray:
+        """Final loss ÷ mean-predictor loss of every run of the configurations ``names`` (one
+        value per configuration and seed, NaN for a diverged run): 1 means "learned nothing"."""
+        finals = np.concatenate([row.final_losses for row in self._rows(names)])
+        return finals / self.mean_predictor_loss
+
+    def steps_needed(self, names: Sequence[str]) -> np.ndarray:
+        """Steps to target of every run of the configurations ``names``, inf where a run never
+        reached it (one value per configuration and seed)."""
+        return np.concatenate([row.steps_or_inf for row in self._rows(names)])
+
+    def at_mean_predictor(self, row: Row, tolerance: float = STUCK_TOLERANCE) -> int:
+        """How many of ``row``'s seeds end within ``tolerance`` (relative) of the mean-predictor
+        loss: runs that learned nothing."""
+        ratios = row.final_losses / self.mean_predictor_loss
+        return int(np.sum(np.abs(ratios - 1) <= tolerance))
+
+    def verdicts(self) -> str:
+        """The comparison's verdict columns as text: per configuration its parameter count, how
+        many seeds reached the target, how many ended at the mean predictor (within 1%) and the
+        first/last gradient ratio at initialization. Unlike :meth:`table`, nothing here depends
+        on the last digits of a trajectory, so it prints the same on every floating-point path
+        as long as the counts keep their margins (the notebook checks those as claims)."""
+        return format_verdicts(self)
 
     def table(self) -> str:
         """The comparison as a fixed-width text table (rounded, deterministic)."""
@@ -473,6 +534,43 @@ def format_table(comparison: Comparison) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+VERDICT_COLUMNS = (
+    ("mitigation", 20),
+    ("params", 6),
+    ("reached", 7),
+    ("at the mean predictor", 21),
+    ("ratio at init", 19),
+)
+
+
+def format_verdicts(comparison: Comparison) -> str:
+    """Fixed-width text of :meth:`Comparison.verdicts`: parameter count, seeds that reached the
+    target, seeds that ended within :data:`STUCK_TOLERANCE` of the mean-predictor loss, and the
+    first/last gradient ratio at initialization (geometric mean [min, max], deterministic)."""
+    n = len(comparison.seeds)
+    lines = [
+        "  ".join(f"{title:<{width}}" for title, width in VERDICT_COLUMNS),
+        "  ".join("-" * width for _, width in VERDICT_COLUMNS),
+    ]
+    for row in comparison.rows:
+        cells = (
+            row.label,
+            f"{row.runs[0].parameters:>{VERDICT_COLUMNS[1][1]}}",
+            f"{row.reached}/{n}",
+            f"{comparison.at_mean_predictor(row)}/{n}",
+            _geometric_summary(row.ratios_start),
+        )
+        widths = [w for _, w in VERDICT_COLUMNS]
+        lines.append("  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True)))
+    budget = comparison.budget
+    lines.append(
+        f"reached: loss <= {budget.target_fraction:g} x the mean predictor's at some step; "
+        f"at the mean predictor: final loss within {STUCK_TOLERANCE:.0%} of it; "
+        f"{budget.steps} steps; seeds {', '.join(map(str, comparison.seeds))}"
+    )
+    return "\n".join(line.rstrip() for line in lines)
+
+
 # --- batch normalization: what it does to a layer's inputs ---------------------------------------
 
 
@@ -527,6 +625,22 @@ def preactivation_spread(model: nn.Module, x) -> Spread:
         return np.array([float(t.std(dim=dim, correction=0).mean()) for t in tensors])
 
     return Spread(spread(seen["linear"]), spread(seen["act"]), spread(seen["linear"], dim=1))
+
+
+# Next to the sigmoid's output of 0.5, float64's spacing is 2^-53 ≈ 1.1e-16: the outputs of a
+# layer whose input spread is below this differ only by rounding, so such a spread is noise.
+RESOLUTION = 1e-16
+
+
+def format_spread(value: float, floor: float = RESOLUTION) -> str:
+    """A spread as ``'6.5e-03'``, or ``'<1e-16'`` when it is below ``floor`` (exact zeros
+    included): below float64's resolution next to 0.5 the digits are rounding noise that changes
+    with the CPU and BLAS build, and only the bound is worth printing."""
+    value = float(value)
+    floor = _validate.positive(floor, "floor")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"a spread is a nonnegative number, got {value!r}")
+    return f"{value:.1e}" if value >= floor else f"<{floor:.0e}"
 
 
 def weight_gradient_after_scaling(model: nn.Module, layer: int, factor: float, x, y) -> float:
@@ -663,12 +777,7 @@ def adam_on_vanishing(model: nn.Module, x, y, *, steps: int = 20, lr: float = 1e
             optimizer.step()
         with torch.no_grad():
             losses.append(float(nn.functional.mse_loss(trained(x), y)))
-    unchanged = np.array(
-        [
-            float((layer.weight.detach() == w0).double().mean())
-            for layer, w0 in zip(linear_layers(trained), start, strict=True)
-        ]
-    )
+    unchanged = _unchanged_fractions(trained, start)
     return AdamOnVanishing(zero, largest, unchanged, steps, (losses[0], losses[-1]))
 
 
@@ -697,6 +806,8 @@ def _check_budget(budget) -> Budget:
 
 __all__ = [
     "ADAM_EPS",
+    "RESOLUTION",
+    "STUCK_TOLERANCE",
     "AdamOnVanishing",
     "Budget",
     "Comparison",
@@ -715,7 +826,9 @@ __all__ = [
     "compare",
     "course_threads",
     "first_last_ratio",
+    "format_spread",
     "format_table",
+    "format_verdicts",
     "hidden_outputs",
     "model_kwargs",
     "parameter_count",

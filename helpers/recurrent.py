@@ -424,6 +424,24 @@ class AddingRun:
     model: RecurrentNet
     monitor: object = None
 
+    @property
+    def peak_loss(self) -> float:
+        """The largest training loss of the run, inf if any loss was NaN or inf (a run that
+        blew up). Use for "the loss never exceeds 2" or "the loss passed 1000"."""
+        losses = np.asarray(self.losses, dtype=float)
+        if losses.size == 0 or not np.isfinite(losses).all():
+            return math.inf
+        return float(losses.max())
+
+    def first_step_above(self, level: float) -> float:
+        """The first step whose training loss exceeds ``level`` or is not finite (NaN, inf), as a
+        float; inf if the loss never did. Use for "every seed's loss passes 1000 within 50 steps"
+        (``first_step_above(1e3) <= 50``)."""
+        level = _validate.positive(level, "level")
+        losses = np.asarray(self.losses, dtype=float)
+        above = ~(losses <= level)  # NaN compares False, so it counts as above
+        return float(np.argmax(above)) if above.any() else math.inf
+
 
 def evaluate_adding(model: RecurrentNet, length: int, size: int = 1000) -> float:
     """MSE of ``model`` on ``size`` adding-problem sequences of ``length`` from EVAL_SEED."""

@@ -8,6 +8,9 @@ The loss is the mean squared error on a fixed batch (:func:`sweep_data`); the ma
 ‖∂L/∂W_1‖_F, the first layer's gradient norm. :func:`sweep_model` builds that very network, so
 ``helpers.monitor.gradient_profile(sweep_model(d, s), *sweep_data())[0]`` is the same number;
 :func:`first_layer_gradient_map_naive` computes the map that way, one network at a time.
+
+:func:`scale_statistics` measures, per seed, what notebook 03's table of weight scales shows: the
+saturated fraction, the typical slope and the gradient's factor per layer of ``mlp`` networks.
 """
 
 from dataclasses import dataclass
@@ -262,3 +265,63 @@ def band(grid: DepthScaleMap, depth: int, low: float = 1e-2, high: float = 1e2):
         return None
     scales = grid.scales[order]
     return float(scales[best[0]]), float(scales[best[1] - 1])
+
+
+# --- per-seed statistics of whole networks at one weight scale -----------------------------------
+
+
+@dataclass(frozen=True)
+class ScaleStatistics:
+    """Statistics at initialization of ``mlp(depth, width, activation=..., init="normal",
+    scale=...)``, one entry per seed, over hidden layers 2..depth (layer 1 sees the data):
+
+    saturation  mean fraction of saturated pre-activations (``ForwardProfile.saturation``);
+    slope       typical slope: geometric mean over the layers of RMS f'(z) (``slope_rms``);
+    factor      the gradient's average factor per layer, ``helpers.monitor.layer_factor``.
+    """
+
+    activation: str
+    scale: float
+    seeds: tuple[int, ...]
+    saturation: np.ndarray
+    slope: np.ndarray
+    factor: np.ndarray
+
+
+def scale_statistics(
+    activations, scales, x, y, *, depth: int = 10, width: int = 32, seeds=range(5)
+) -> dict[tuple[str, float], ScaleStatistics]:
+    """:class:`ScaleStatistics` for every (activation, scale), keyed by that pair, activations
+    outer: one forward/backward pass on (x, y) per network (``helpers.monitor.layer_profile``).
+    The activations are the saturating ones, "sigmoid" and "tanh".
+
+    Several seeds, because one random network can sit far from the typical one, and because past
+    the edge of chaos (tanh with large weights) the forward pass amplifies differences in the last
+    bit of a weight: the factor of one network then differs between floating-point paths, while
+    bounds over seeds hold on all of them (notebook 03).
+    """
+    from helpers.models import mlp
+    from helpers.monitor import layer_factor, layer_profile
+
+    depth = _validate.positive_int(depth, "depth")
+    if depth < 3:
+        raise ValueError(f"depth must be at least 3 to measure a factor per layer, got {depth}")
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    stats = {}
+    for activation in activations:
+        _validate.choice(activation, ("sigmoid", "tanh"), "activation")
+        for scale in scales:
+            scale = _validate.positive(scale, "scales")
+            rows = []
+            for seed in seeds:
+                net = mlp(
+                    depth, width, activation=activation, init="normal", scale=scale, seed=seed
+                )
+                grads, forward = layer_profile(net, x, y)
+                slope = float(np.exp(np.mean(np.log(forward.slope_rms[1:]))))
+                rows.append((float(np.mean(forward.saturation[1:])), slope, layer_factor(grads)))
+            columns = np.array(rows).T
+            stats[activation, scale] = ScaleStatistics(activation, scale, seeds, *columns)
+    return stats

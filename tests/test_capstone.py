@@ -1,7 +1,8 @@
 """helpers.capstone and the checks of notebook 09: each mystery gets its intended diagnosis over
-several seeds, each intended fix repairs it by the stated margin, the fixes the hints call useless
-are, the learner's path and the cached runs agree, and the checklist quotes diagnose's thresholds
-and matches docs/checklist.md and the notebook.
+several seeds, each intended fix repairs it on five seeds by a stated margin, the fixes the hints
+call useless are, every verdict of the checks and every reading the notebook prints holds by a
+margin (so another machine reads the same), the learner's path and the cached runs agree, and the
+checklist quotes diagnose's thresholds and matches docs/checklist.md and the notebook.
 
 The mysteries train for about a second each; runs are cached per process.
 """
@@ -10,6 +11,7 @@ import json
 import math
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,7 +19,8 @@ import torch
 
 from helpers import capstone
 from helpers.activations import saturation_threshold
-from helpers.diagnose import THRESHOLDS
+from helpers.claims import ClaimFailed
+from helpers.diagnose import THRESHOLDS, diagnose
 from helpers.exercises import nb09
 from helpers.monitor import GradientMonitor
 
@@ -36,6 +39,17 @@ EXPECTED = {
     "E": ("converged", "plateau-high"),
 }
 INTENDED_FIX = {"A": "relu_he", "B": "he_init", "D": "raise_lr", "E": "gru"}
+FIVE_SEEDS = range(5)
+# The margin by which each intended fix reaches the target on all five seeds (the worst of the
+# training-loss and held-out conditions): B's repair ends at R² ≈ 0.6 against the target 0.5.
+REPAIR_MARGIN = {"A": 2.0, "B": 1.1, "D": 1.25, "E": 2.0}
+# The fixes the checks accept (their docstrings in helpers.exercises.nb09 say the same).
+ACCEPTED_FIXES = {
+    "A": {"relu_he", "batch_norm", "residual"},
+    "B": {"he_init", "relu_he", "xavier"},
+    "D": {"raise_lr"},
+    "E": {"gru"},
+}
 
 
 # --- the data ------------------------------------------------------------------------------------
@@ -181,15 +195,25 @@ def test_e_vanishes_along_the_sequence(seed):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(INTENDED_FIX))
-def test_each_intended_fix_repairs_its_mystery(name):
-    # seed 0, the notebook's; the fixes were checked on seeds 0-2 when the mysteries were tuned
-    before = capstone.run(name)
-    after = capstone.run(name, INTENDED_FIX[name])
-    comparison = capstone.Comparison(before, after)
+def test_each_intended_fix_repairs_its_mystery_on_five_seeds(name):
+    # what confirm_repair checks in the notebook for A, for every mystery's intended fix; the
+    # smallest margins are the fixes' own: B's repair reaches R² ≈ 0.6 against the target 0.5
+    fix = INTENDED_FIX[name]
+    comparison = capstone.Comparison(capstone.run(name), capstone.run(name, fix))
     assert comparison.improved
-    assert after.score >= capstone.TARGETS[after.metric]
-    assert after.recent_loss <= 0.5 * after.baseline
-    assert not before.target_met
+    confirmation = capstone.confirm_repair(comparison, FIVE_SEEDS, margin=REPAIR_MARGIN[name])
+    assert [v.name for v in confirmation.verdicts] == [
+        f"09.{name}-as-given",
+        f"09.{name}-{fix}-loss",
+        f"09.{name}-{fix}-held-out",
+    ]
+
+
+@pytest.mark.slow
+def test_confirm_repair_fails_for_a_fix_that_does_not_repair():
+    comparison = capstone.Comparison(capstone.run("A"), capstone.run("A", "xavier"))
+    with pytest.raises(ClaimFailed, match="09.A-xavier-loss"):
+        capstone.confirm_repair(comparison, seeds=[0])
 
 
 @pytest.mark.slow
@@ -208,16 +232,58 @@ def test_c_needs_no_fix(seed):
         ("A", "he_init", "He's scale does not make up for the sigmoid's slope"),
         ("B", "clip", "finite, but the weights stay too large"),
         ("B", "lower_lr", "the first forward pass already overflows"),
+        ("B", "batch_norm", "the training loss falls, the held-out R² stays below 0"),
+        ("B", "residual", "with weights this large the signal grows even faster"),
         ("E", "lstm", "the LSTM needs more than 300 steps"),
     ],
 )
-def test_fixes_the_hints_call_useless_do_not_repair(name, fix, why):
-    r = capstone.run(name, fix)
-    assert not r.target_met, why
-    if (name, fix) == ("B", "clip"):
-        assert not r.diverged and r.recent_loss > 100 * r.baseline
-    if (name, fix) == ("B", "lower_lr"):
-        assert r.diverged
+def test_fixes_the_hints_call_useless_do_not_repair_on_five_seeds(name, fix, why):
+    for seed in FIVE_SEEDS:
+        r = capstone.outcome(name, fix, seed)
+        assert not r.target_met and r.target_margin >= 1.5, (seed, why)
+        if (name, fix) == ("B", "clip"):
+            assert not r.diverged and r.recent_loss > 100 * r.baseline
+        if (name, fix) == ("B", "lower_lr"):
+            assert r.diverged
+        if (name, fix) == ("B", "batch_norm"):
+            assert r.recent_loss < 0.5 * r.baseline and r.score < 0
+        if (name, fix) == ("B", "residual"):
+            assert r.diverged
+            start = capstone.outcome(name, "none", seed).losses[0]
+            assert r.losses[0] > 2 * start  # the first forward pass is larger still
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ACCEPTED_FIXES))
+def test_every_check_verdict_holds_by_a_margin(name):
+    # judge_fix trains seed 0 and answers "Correct" exactly for the fixes that reach the target;
+    # each verdict must hold by a margin, or another machine could reverse it
+    accepted = set()
+    for fix in capstone.applicable_fixes(name):
+        if fix == "none":
+            continue
+        r = capstone.run(name, fix)
+        assert r.target_margin >= 1.15, (fix, r.target_margin)
+        if r.target_met:
+            accepted.add(fix)
+    assert accepted == ACCEPTED_FIXES[name]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", capstone.MYSTERIES)
+def test_the_notebooks_readings_are_far_from_their_band_edges(name):
+    # notebook 09 prints these words for seed 0; a margin near 1 would let another machine print
+    # another word (FIELD-NOTES: the four floating-point paths agree on seed 0 to a few percent)
+    marks = capstone.readings(capstone.run(name))
+    assert min(margin for _, margin in marks.values()) >= 1.3, marks
+    assert marks["diagnosis"][0] == EXPECTED[name][0]
+
+
+@pytest.mark.slow
+def test_an_outcome_is_the_run_without_its_monitor():
+    # the monitor only reads the training: the same losses to the last bit
+    np.testing.assert_array_equal(capstone.outcome("D").losses, capstone.run("D").losses)
+    assert capstone.outcome("D").score == capstone.run("D").score
 
 
 @pytest.mark.slow
@@ -278,6 +344,149 @@ def test_held_out_score_is_nan_for_non_finite_outputs():
 def test_typical_lag_is_three_quarters_of_the_sequence():
     assert capstone.typical_lag(30) == 22
     assert capstone.typical_lag(8) == 6
+
+
+# --- readings: the evidence in words that hold on every machine ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "word", "margin"),
+    [
+        (2e-5, "below", 25.0),  # the band "near 10⁻³" is [5e-4, 2e-3]
+        (1.4e-3, "near", 2e-3 / 1.4e-3),
+        (6e-4, "near", 1.2),
+        (5e-3, "above", 2.5),
+        (0.0, "below", math.inf),
+        (math.nan, "n/a", math.inf),
+    ],
+)
+def test_versus_places_a_value_against_a_threshold(value, word, margin):
+    assert capstone.versus(value, 1e-3) == (word, pytest.approx(margin))
+
+
+def test_versus_rejects_a_bad_threshold_or_band():
+    with pytest.raises(ValueError, match="threshold must be a positive finite number"):
+        capstone.versus(1.0, 0.0)
+    with pytest.raises(ValueError, match="threshold must be a positive finite number"):
+        capstone.versus(1.0, math.inf)
+    with pytest.raises(ValueError, match="near must be a factor above 1"):
+        capstone.versus(1.0, 1e-3, near=1.0)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "word", "margin"),
+    [
+        (0.09, "between", 0.09 / 2e-3),
+        (1e-4, "below 10⁻³", 5.0),
+        (8e-4, "near 10⁻³", 1.6),
+        (50.0, "near 70", 50 / 35),
+        (280.0, "above 70", 2.0),
+    ],
+)
+def test_the_first_last_ratio_is_read_against_both_thresholds(ratio, word, margin):
+    assert capstone._ratio_reading(ratio) == (word, pytest.approx(margin))
+
+
+@pytest.mark.parametrize(
+    ("end", "word", "margin"),
+    [
+        (0.693, "within 10%", math.inf),
+        (0.002, "below half", 250.0),
+        (0.94, "within 10%", 0.1 / 0.06),
+        (0.8, "fell", 0.9 / 0.8),
+        (1.43, "rose", 1.3),
+    ],
+)
+def test_the_loss_is_read_against_its_reference(end, word, margin):
+    reference = 0.693 if end == 0.693 else 1.0
+    ev = {"loss_end": end, "reference": reference}
+    assert capstone._loss_reading(ev) == (word, pytest.approx(margin))
+
+
+def test_the_first_loss_of_a_diverged_run_is_read_in_powers_of_ten():
+    assert capstone._start_reading(3.52e5, 1.0) == ("over 10⁵ times", pytest.approx(1.76))
+    assert capstone._start_reading(45.0, 1.5) == ("over 10¹ times", pytest.approx(1.5))
+    assert capstone._start_reading(5.0, 1.0)[0] == "not far from"
+
+
+@pytest.mark.parametrize(
+    ("score", "metric", "word", "margin"),
+    [
+        (0.94, "accuracy", "reaches", 0.1 / 0.06),
+        (0.635, "accuracy", "below", 3.65),
+        (0.142, "R²", "below", 0.858 / 0.5),
+        (-0.04, "R²", "below", 2.08),
+        (math.nan, "R²", "n/a", math.inf),
+    ],
+)
+def test_the_held_out_score_is_read_against_its_target(score, metric, word, margin):
+    assert capstone._held_out_reading(score, metric) == (word, pytest.approx(margin))
+
+
+def _outcome(loss, score, metric="accuracy", baseline=0.693):
+    losses = np.full(20, loss)
+    return capstone.Outcome("A", "none", 0, losses, score, metric, baseline)
+
+
+def test_target_margin_says_by_how_much_a_verdict_holds():
+    stalled = _outcome(0.693, 0.6)  # loss at the baseline (a factor of 2 off), error 0.4 (4x)
+    assert not stalled.target_met and stalled.target_margin == pytest.approx(4.0)
+    repaired = _outcome(0.00693, 0.98)  # loss 50x under half the baseline, error 5x under 0.1
+    assert repaired.target_met and repaired.target_margin == pytest.approx(5.0)
+    close = _outcome(0.3, 0.52, "R²", baseline=1.0)  # R² 0.52 against 0.5: 0.5 / 0.48
+    assert close.target_met and close.target_margin == pytest.approx(0.5 / 0.48)
+    diverged = _outcome(math.inf, math.nan)
+    assert not diverged.target_met and diverged.target_margin == math.inf
+
+
+def test_read_evidence_of_a_diverged_run_and_its_logged_margin(tmp_path, monkeypatch):
+    log = tmp_path / "claims.jsonl"
+    monkeypatch.setenv("VG_CLAIMS_LOG", str(log))
+    m = capstone.mystery("B")
+    with GradientMonitor(m.model, forward_stats=True) as monitor:
+        m.train(monitor)
+    evidence = capstone.read_evidence(m, monitor)
+    assert str(evidence).splitlines() == [
+        'Mystery B (seed 0) against diagnose\'s thresholds ("near": within a factor of 2):',
+        "  diagnosis  EXPLODING (cause: numerical overflow)",
+        "  loss       NaN/inf from step 1; at step 0, before any update, over 10⁵ times the "
+        "baseline 1",
+        "  held-out   R² n/a: the run diverged",
+    ]
+    entry = json.loads(log.read_text().splitlines()[-1])
+    assert entry["claim"] == "09.evidence-B" and entry["margin"] == pytest.approx(evidence.margin)
+    assert 1.5 < evidence.margin < 2  # the first loss, 3.5e5 times the baseline, against 2e5
+
+
+def test_readings_of_a_stalled_run_from_a_fake_monitor():
+    steps, layers = 40, 3
+    monitor = SimpleNamespace(
+        losses=np.full(steps, 0.693),
+        grad_norms=np.tile([2e-6, 1e-5, 2e-5], (steps, 1)),
+        update_ratios=np.full((steps, layers), 3e-6),
+    )
+    diagnosis = diagnose(monitor, baseline=0.693)
+    r = capstone.Run("A", "none", 0, monitor.losses, 0.6, "accuracy", 0.693, diagnosis)
+    words = {key: word for key, (word, _) in capstone.readings(r).items()}
+    assert words == {
+        "diagnosis": "vanishing",
+        "loss": "within 10%",
+        "gradient": "below",
+        "first_layer": "below",
+        "ratio": "between",
+        "update": "below",
+        "held_out": "below",
+    }
+
+
+def test_confirm_repair_names_its_seeds_and_rejects_none():
+    assert capstone._seeds_text([0, 1, 2, 3, 4]) == "seeds 0–4"
+    assert capstone._seeds_text([0, 2]) == "seeds 0, 2"
+    comparison = capstone.Comparison(capstone.run("B"), capstone.run("B", "lower_lr"))
+    with pytest.raises(ValueError, match="seeds is empty"):
+        capstone.confirm_repair(comparison, seeds=[])
+    with pytest.raises(ClaimFailed, match="09.B-lower_lr-loss"):  # diverged: no repair
+        capstone.confirm_repair(comparison, seeds=[0])
 
 
 # --- the checks' answers -------------------------------------------------------------------------

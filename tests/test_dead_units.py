@@ -117,6 +117,20 @@ def test_a_large_learning_rate_kills_relu_units_and_they_stay_dead():
     assert math.isnan(leaky.dead_recovered[0])
 
 
+def test_dying_table_shows_mean_and_range_over_seeds():
+    nan = np.full(2, np.nan)
+    dead_after = np.array([0.7, 0.8])
+    run = D.DyingRun(
+        "relu", "he", 0.1, np.array([0.1, 0.2]), dead_after, dead_after, np.zeros(2),
+        nan, nan, np.array([0.3, 0.25]), nan, 0.26,
+    )  # fmt: skip
+    header, row = D.dying_table([run]).splitlines()
+    assert header.split()[:3] == ["activation", "init", "lr"]
+    assert row.split()[:3] == ["relu", "he", "0.1"]
+    assert row.count("0.75 (0.70–0.80)") == 2 and "0.15 (0.10–0.20)" in row
+    assert row.endswith("–")  # no recovery phase: not measured
+
+
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [

@@ -246,13 +246,16 @@ def test_bias_free_relu_net_is_positively_homogeneous(c):
 
 @pytest.mark.slow
 def test_he_reproduction_xavier_stalls_he_trains():
-    runs = I.he_reproduction(steps=100, seeds=(0, 1))
+    # The claims notebook 06 checks, on its runs (seeds 0-4, 150 steps). Measured on four
+    # floating-point paths: Xavier within 0.8% of the baseline, He at most 0.29 of it, He's
+    # held-out MSE at most 0.67 of the held-out baseline.
+    runs = I.he_reproduction()
     xavier, he = runs["xavier"], runs["he"]
-    # measured (seeds 0-3): Xavier 1.00 of its starting loss, He 0.04-0.62 of Xavier's
-    assert np.all(xavier.losses[:, -1] > 0.97 * xavier.losses[:, 0])  # stuck at the mean
-    assert np.all(xavier.losses[:, -1] > 0.97 * xavier.baseline)
-    assert np.all(he.losses[:, -1] < 0.7 * xavier.losses[:, -1])
-    assert xavier.forward.shape == (2, 31) and he.weight_grad.shape == (2, 31)
+    assert xavier.losses.shape == (5, 150) and he.weight_grad.shape == (5, 31)
+    assert np.all(np.abs(xavier.losses[:, -1] / xavier.baseline - 1) < 0.02)  # at the mean
+    assert np.all(xavier.losses[:, -1] > 0.97 * xavier.losses[:, 0])  # where it began
+    assert np.all(he.losses[:, -1] < 0.5 * he.baseline)
+    assert np.all(he.test_loss < he.test_baseline)
 
 
 # --- Glorot & Bengio (2010) ----------------------------------------------------------------------

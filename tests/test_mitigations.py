@@ -101,6 +101,7 @@ def test_baseline_ratio_is_vanishingly_small_and_float32_norms_underflow():
     assert gradient_profile(model, X, Y)[0] == 0.0  # float32: the norm itself underflows
 
 
+@pytest.mark.slow
 def test_train_records_the_loss_before_each_step_and_after_the_last():
     budget = M.Budget(steps=5, n_examples=64)
     model = mlp(2, 8, seed=0)
@@ -114,6 +115,7 @@ def test_train_records_the_loss_before_each_step_and_after_the_last():
     assert losses[-1] < losses[0]  # plain gradient descent on a healthy net goes downhill
 
 
+@pytest.mark.slow
 def test_train_stops_a_diverging_run_and_marks_the_rest_nan():
     losses = M.train(
         mlp(2, 8, activation="relu", init="he", seed=0), "sgd", M.Budget(lr=50.0, steps=30)
@@ -258,6 +260,7 @@ def test_adam_first_step_rescales_large_gradients_but_not_those_far_below_eps():
         M.adam_first_step(1.0, lr=0)
 
 
+@pytest.mark.slow
 def test_exactly_zero_gradients_stay_put_under_adam():
     model = mlp(20, 32, init="normal", scale=0.005, seed=0)
     x, y = toy_regression(256, seed=0)
@@ -289,6 +292,7 @@ def test_comparison_is_cached_in_process(small):
     assert M.compare(["baseline", "batch_norm", "adam"], seeds=(0, 1), budget=SMALL) is small
 
 
+@pytest.mark.slow
 def test_baseline_stays_at_the_mean_predictor_loss(small):
     _, y = M.training_data(SMALL)
     assert small.mean_predictor_loss == pytest.approx(mean_baseline_loss(y))
@@ -301,11 +305,26 @@ def test_baseline_stays_at_the_mean_predictor_loss(small):
         assert run.ratio_start < 1e-8
 
 
+@pytest.mark.slow
+def test_runs_record_which_layers_moved_as_adam_on_vanishing_does(small):
+    """The comparison's Adam run and adam_on_vanishing train the same network the same way."""
+    x, y = M.training_data(SMALL)
+    for run in small["adam"].runs:
+        alone = M.adam_on_vanishing(
+            M.build_model("adam", run.seed), x, y, steps=SMALL.steps, lr=SMALL.adam_lr
+        )
+        np.testing.assert_array_equal(run.unchanged, alone.unchanged)
+        assert run.final_loss == pytest.approx(alone.losses[1], rel=1e-6)
+    assert run.unchanged.shape == (M.FAILING_NETWORK["depth"] + 1,)
+    assert (small["batch_norm"].runs[0].unchanged == 0).all()  # SGD moves every weight here
+
+
 def test_adam_starts_from_the_baselines_exact_network(small):
     """Same network, same seeds: Adam's first/last ratio at init is the baseline's, exactly."""
     np.testing.assert_array_equal(small["adam"].ratios_start, small["baseline"].ratios_start)
 
 
+@pytest.mark.slow
 def test_batch_norm_restores_the_gradient_ratio(small):
     assert (small["batch_norm"].ratios_start > 1e-2).all()
     assert (small["batch_norm"].final_losses < small["baseline"].final_losses).all()
@@ -324,6 +343,57 @@ def test_table_prints_every_row_with_rounded_figures(small):
 
 def _fake_run(name, losses, seed=0):
     return M.Run(name, seed, np.array(losses, dtype=float), 1e-3, 1e-2, 10)
+
+
+@pytest.mark.slow
+def test_verdicts_count_reached_and_stuck_seeds_and_keep_only_deterministic_columns(small):
+    text = small.verdicts()
+    lines = text.splitlines()
+    assert lines[0].split()[:3] == ["mitigation", "params", "reached"]
+    base = next(line for line in lines if line.startswith("baseline"))
+    assert " 0/2 " in base and base.count("2/2") == 1  # never reached, both seeds stuck
+    assert "±" not in text and "not reached" not in text  # no per-seed floats
+    assert small.at_mean_predictor(small["baseline"]) == 2
+    assert small.at_mean_predictor(small["batch_norm"]) == 0
+
+
+def test_final_ratios_and_steps_needed_concatenate_the_named_rows(small):
+    ratios = small.final_ratios(["baseline", "adam"])
+    assert ratios.shape == (4,)
+    np.testing.assert_allclose(
+        ratios[:2], small["baseline"].final_losses / small.mean_predictor_loss
+    )
+    steps = small.steps_needed(["baseline", "batch_norm"])
+    assert steps.shape == (4,) and np.isinf(steps[:2]).all()
+    with pytest.raises(KeyError, match="no configuration 'relu'"):
+        small.final_ratios(["relu"])
+    with pytest.raises(TypeError, match="list of configuration names"):
+        small.steps_needed("baseline")
+    with pytest.raises(ValueError, match="at least one"):
+        small.final_ratios([])
+
+
+def test_steps_or_inf_marks_seeds_that_never_reached_the_target():
+    row = M.Row("r", "R", (_fake_run("r", [1, 0.4, 0.3]), _fake_run("r", [1, 0.9, 0.8])), 0.5)
+    np.testing.assert_array_equal(row.steps_or_inf, [1.0, math.inf])
+    comparison = M.Comparison((row,), M.Budget(steps=2), (0, 1), 1.0, 0.5)
+    assert comparison.at_mean_predictor(row) == 0
+    stuck = M.Row("s", "S", (_fake_run("s", [1, 1, 1.005]), _fake_run("s", [1, 1, 0.98])), 0.5)
+    assert comparison.at_mean_predictor(stuck) == 1  # within 1%: 1.005 yes, 0.98 no
+
+
+def test_format_spread_prints_a_bound_below_float64_resolution():
+    assert M.format_spread(6.53e-3) == "6.5e-03"
+    assert M.format_spread(7.2e-16) == "7.2e-16"
+    assert M.format_spread(5.8e-18) == "<1e-16"
+    assert M.format_spread(0.0) == "<1e-16"
+    assert M.format_spread(3e-10, floor=1e-9) == "<1e-09"
+    # the floor is float64's spacing next to 0.5, the sigmoid's output at z = 0
+    assert np.spacing(0.5) == pytest.approx(M.RESOLUTION, rel=0.2)
+    with pytest.raises(ValueError, match="nonnegative"):
+        M.format_spread(-1e-3)
+    with pytest.raises(ValueError, match="floor"):
+        M.format_spread(1.0, floor=0)
 
 
 def test_table_reports_divergence_and_spread_honestly():

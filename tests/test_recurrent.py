@@ -320,6 +320,7 @@ def test_clipping_errors():
 # --- training on the adding problem --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_lstm_learns_a_short_adding_problem():
     run = recurrent.train_adding("lstm", 10, 400, seed=0)
     assert run.test_mse < 0.03, "well below the baseline 1/6"
@@ -327,6 +328,7 @@ def test_lstm_learns_a_short_adding_problem():
     assert run.losses[-50:].mean() < 0.2 * ADDING_BASELINE_MSE
 
 
+@pytest.mark.slow
 def test_tanh_rnn_stays_at_the_baseline_at_length_40():
     run = recurrent.train_adding("rnn", 40, 300, seed=0)
     assert run.test_mse == pytest.approx(ADDING_BASELINE_MSE, rel=0.1)
@@ -342,6 +344,7 @@ def test_runs_are_cached_and_seeded():
     assert "seed 0" in table and "below 0.01" in table and "1/6 = 0.167" in table
 
 
+@pytest.mark.slow
 def test_clipping_tames_the_exploding_run_and_the_monitor_and_diagnosis_follow():
     options = {"optimizer": "sgd", "lr": 0.05, "spectral_radius": 2.0, "monitor": True}
     wild = recurrent.train_adding("rnn", 20, 200, seed=1, **options)
@@ -355,6 +358,24 @@ def test_clipping_tames_the_exploding_run_and_the_monitor_and_diagnosis_follow()
     assert tame.monitor.grad_norms.shape == (200, 2)
     assert diagnose.diagnose(wild.monitor, baseline=ADDING_BASELINE_MSE).label == "exploding"
     assert diagnose.diagnose(tame.monitor, baseline=ADDING_BASELINE_MSE).label in diagnose.LABELS
+
+
+def _fake_run(losses):
+    return recurrent.AddingRun("rnn", 5, 0, np.array(losses, dtype=float), np.ones(len(losses)),
+                               0.0, 0.2, None)  # fmt: skip
+
+
+def test_peak_loss_and_first_step_above_treat_a_blow_up_as_infinite():
+    calm = _fake_run([1.2, 0.5, 1.9, 0.3])
+    assert calm.peak_loss == 1.9
+    assert calm.first_step_above(1.0) == 0.0 and calm.first_step_above(1.5) == 2.0
+    assert calm.first_step_above(2.0) == math.inf
+    wild = _fake_run([1.0, 5e3, math.inf])
+    assert wild.peak_loss == math.inf and wild.first_step_above(1e3) == 1.0
+    stopped = _fake_run([1.0, 2.0, math.nan])  # a run whose loss became NaN
+    assert stopped.peak_loss == math.inf and stopped.first_step_above(10.0) == 2.0
+    with pytest.raises(ValueError, match="level"):
+        calm.first_step_above(0.0)
 
 
 @pytest.mark.parametrize(

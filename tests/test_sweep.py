@@ -142,3 +142,66 @@ def test_band_is_the_widest_run_of_scales_inside_the_limits():
     assert sweep.band(grid, 5, low=1e4, high=1e5) is None
     with pytest.raises(ValueError, match="depth"):
         sweep.band(grid, 6)
+
+
+# --- scale_statistics: notebook 03's table of weight scales --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toy():
+    from helpers.models import toy_regression
+
+    return toy_regression(64, seed=0)
+
+
+def test_scale_statistics_match_one_network_measured_by_hand(toy):
+    from helpers.models import mlp
+    from helpers.monitor import layer_factor, layer_profile
+
+    x, y = toy
+    stats = sweep.scale_statistics(["tanh"], [0.3], x, y, depth=5, width=16, seeds=(2, 4))
+    row = stats["tanh", 0.3]
+    assert list(stats) == [("tanh", 0.3)] and row.seeds == (2, 4)
+    net = mlp(5, 16, activation="tanh", init="normal", scale=0.3, seed=4)
+    grads, forward = layer_profile(net, x, y)
+    assert row.factor[1] == pytest.approx(layer_factor(grads), rel=1e-12)
+    assert row.saturation[1] == pytest.approx(np.mean(forward.saturation[1:]), rel=1e-12)
+    geometric = math.exp(np.mean(np.log(forward.slope_rms[1:])))
+    assert row.slope[1] == pytest.approx(geometric, rel=1e-12)
+
+
+def test_scale_statistics_of_tiny_sigmoid_weights_follow_the_prediction(toy):
+    """Near z = 0 every sigmoid unit has slope 1/4, none saturates, and the gradient shrinks by
+    0.25·s·√n per layer."""
+    x, y = toy
+    stats = sweep.scale_statistics(["sigmoid"], [0.01], x, y, depth=6, width=64, seeds=(0, 1, 2))
+    row = stats["sigmoid", 0.01]
+    assert row.saturation.tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(row.slope, 0.25, rtol=1e-3)  # σ′(z) ≈ 1/4 − z²/16
+    np.testing.assert_allclose(row.factor, 0.25 * 0.01 * math.sqrt(64), rtol=0.15)
+
+
+def test_scale_statistics_of_large_tanh_weights_saturate_and_grow(toy):
+    x, y = toy
+    stats = sweep.scale_statistics(["sigmoid", "tanh"], [0.05, 3.0], x, y, depth=6, width=32)
+    assert list(stats) == [("sigmoid", 0.05), ("sigmoid", 3.0), ("tanh", 0.05), ("tanh", 3.0)]
+    big, small = stats["tanh", 3.0], stats["tanh", 0.05]
+    assert len(big.factor) == 5  # five seeds by default
+    assert np.all(big.saturation > 0.8) and np.all(small.saturation == 0.0)
+    assert np.all(big.slope < 0.5 * small.slope)
+    assert np.all(big.factor > 1.5)  # past the edge of chaos the gradient grows per layer
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"activations": ["relu"]}, "'sigmoid'"),
+        ({"scales": [0.0]}, "scales"),
+        ({"depth": 2}, "depth"),
+        ({"seeds": ()}, "seeds"),
+    ],
+)
+def test_scale_statistics_errors(toy, kwargs, match):
+    args = {"activations": ["tanh"], "scales": [0.1], "depth": 4, "width": 4} | kwargs
+    with pytest.raises(ValueError, match=match):
+        sweep.scale_statistics(args.pop("activations"), args.pop("scales"), *toy, **args)

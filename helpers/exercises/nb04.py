@@ -7,8 +7,10 @@ from helpers import runs
 from helpers.diagnose import LABELS, THRESHOLDS
 from helpers.exercises import UNANSWERED, Feedback, close_to, exercise, unanswered
 
-# The mystery records are benchmark runs on a seed the notebook's tables do not show.
-MYSTERY_SEED = 3
+# The mystery records are benchmark runs on a seed the notebook does not show (it shows 0-2).
+# Seed 6 is one whose printed record is the same on every floating-point path we checked and
+# after a one-float32-step nudge of the weights (tests/test_exercises.py checks the nudge).
+MYSTERY_SEED = 6
 MYSTERIES = {"a": "underscaled_tanh", "b": "small_lr", "c": "adam_vanishing"}
 # Exercise 3 reads the small_lr run the notebook shows (seed 0).
 LR_RUN, LR_SEED = "small_lr", 0
@@ -23,11 +25,12 @@ def mystery(key: str) -> runs.RunResult:
 
 def mystery_record(key: str) -> str:
     """What the monitor recorded for mystery ``key``: the evidence lines of its diagnosis,
-    without the verdict, the explanation or the fix."""
+    without the verdict, the explanation or the fix. The held-out accuracy is rounded to one
+    decimal: a stalled run's accuracy moves in the second decimal with the floating-point path."""
     lines = mystery(key).diagnosis.lines()
     evidence = [line for line in lines[1:] if line.startswith("  ")]
     return "\n".join(
-        [f"Mystery run {key} (held-out accuracy {mystery(key).test_accuracy:.2f})"] + evidence
+        [f"Mystery run {key} (held-out accuracy ≈ {mystery(key).test_accuracy:.1f})"] + evidence
     )
 
 

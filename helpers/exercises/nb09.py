@@ -218,9 +218,9 @@ FIX_HINTS = {
     "baseline: the weights themselves are too large. Clipping treats the symptom, not the cause.",
     ("B", "lower_lr"): "the loss is already huge before the first update, so the learning rate "
     "is not the cause: look at the scale of the initial weights.",
-    ("B", "batch_norm"): "the training loss fell, but the held-out R² did not rise: this network "
-    "fits the training set without learning the function. Fix the cause, the scale of the "
-    "initial weights.",
+    ("B", "batch_norm"): "the training loss fell below half the baseline, but the held-out R² "
+    "stayed below 0, worse than predicting the mean: this network fits the training set without "
+    "learning the function. Fix the cause, the scale of the initial weights.",
     ("B", "residual"): "skip connections add x to f(x): with weights this large the signal grows "
     "even faster.",
     ("E", "lstm"): "the LSTM does learn this task, but more slowly: within the same 300 steps it "

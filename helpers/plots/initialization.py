@@ -111,7 +111,8 @@ def he_reproduction(runs, *, theory_rate: float = 1 / math.sqrt(2)):
 
 def jacobian_spectra(spectra):
     """Histograms of log10(singular value) of a deep network's input-output Jacobian, one panel
-    per setting, Gaussian and orthogonal weights overlaid. spectra: {title: {weights: values}}."""
+    per setting, Gaussian and orthogonal weights overlaid. spectra: {title: {weights: values}}.
+    A grey band marks where float64 cannot resolve them: below 1e-15 of the panel's largest."""
     fig, axes = plt.subplots(1, len(spectra), figsize=(9.0, 3.6), sharey=True)
     axes = np.atleast_1d(axes)
     all_logs = np.concatenate([np.log10(v) for panel in spectra.values() for v in panel.values()])
@@ -126,6 +127,10 @@ def jacobian_spectra(spectra):
                 label=f"{weights} weights",
             )
         ax.axvline(0.0, color=COLORS["black"], lw=1, ls=":")
+        floor = math.log10(max(float(np.max(v)) for v in panel.values())) - 15.0
+        if floor > bins[0]:
+            label = "below float64's resolution"
+            ax.axvspan(bins[0], floor, color=COLORS["black"], alpha=0.12, lw=0, label=label)
         ax.set(xlabel="log10(singular value)", title=title)
     axes[0].set_ylabel("number of singular values")
     axes[0].legend(fontsize=8, loc="upper left")

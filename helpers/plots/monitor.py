@@ -1,7 +1,8 @@
 """Figures for notebook 04: what a ``GradientMonitor`` recorded, plateaus, and the benchmark.
 
 A layer × step heatmap of log gradient norm, the update-to-weight ratio against Karpathy's ≈ 1e-3
-reference, loss curves with their plateau shaded, and held-out accuracy per run. Each function
+reference, loss curves with their plateau shaded, held-out accuracy per run and seed, and how far
+apart two runs end that started one float32 step apart. Each function
 draws one idea and returns the Figure; the notebook calls ``plt.show()``.
 """
 
@@ -184,18 +185,23 @@ def plateau_pair(left, right, *, baseline=None):
 
 
 def accuracy_by_run(results):
-    """Held-out accuracy of each run, coloured by the label its cause should get; the dashed line
-    is chance (0.5, balanced classes)."""
+    """Held-out accuracy of each run, one row per run and one dot per seed, coloured by the label
+    its cause should get; the dashed line is chance (0.5, balanced classes)."""
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
-    names = [r.name for r in results]
-    accuracy = [r.test_accuracy for r in results]
-    colors = [LABEL_COLORS[r.expected] for r in results]
-    positions = np.arange(len(results))[::-1]
-    ax.barh(positions, accuracy, color=colors)
-    ax.set_yticks(positions)
+    names = list(dict.fromkeys(r.name for r in results))
+    positions = dict(zip(names, np.arange(len(names))[::-1], strict=True))
+    for name in names:
+        runs = [r for r in results if r.name == name]
+        accuracy = [r.test_accuracy for r in runs]
+        color = LABEL_COLORS[runs[0].expected]
+        row = positions[name]
+        ax.plot([min(accuracy), max(accuracy)], [row, row], color=color, lw=1.5, alpha=0.6)
+        ax.plot(accuracy, np.full(len(accuracy), row), "o", color=color, ms=5)
+    ax.set_yticks(list(positions.values()))
     ax.set_yticklabels(names, fontsize=8)
     ax.axvline(0.5, color=COLORS["black"], ls="--", lw=1)
-    ax.set(xlim=(0, 1), xlabel="held-out accuracy")
+    seeds = sorted({r.seed for r in results})
+    ax.set(xlim=(0, 1), xlabel=f"held-out accuracy (one dot per seed: {len(seeds)} seeds)")
     handles = [Patch(color=LABEL_COLORS[label], label=label) for label in LABELS]
     ax.legend(
         handles=handles,
@@ -206,6 +212,31 @@ def accuracy_by_run(results):
         bbox_to_anchor=(1.02, 0.5),
     )
     ax.grid(axis="y", visible=False)
+    return fig
+
+
+def twin_divergence(twins):
+    """Runs trained from weights one float32 step apart (a list of ``runs.Twins``, one per seed).
+    Left: both training losses of the first pair. Right: the distance between the two runs'
+    weights at every step, one line per seed, log scale; the dotted line is the starting nudge."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    first = twins[0]
+    for losses, style, name in zip(first.losses, ("-", "--"), ("run", "nudged twin"), strict=True):
+        left.plot(losses, ls=style, lw=1.6, label=name)
+    left.set_yscale("log")
+    left.set(
+        xlabel="training step", ylabel="training loss", title=f"seed {first.seed}: the two losses"
+    )
+    left.legend(fontsize=8)
+    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.8, len(twins)))
+    for pair, color in zip(twins, colors, strict=True):
+        right.plot(pair.distance, color=color, lw=1.6, label=f"seed {pair.seed}")
+    start = min(pair.distance[0] for pair in twins)
+    right.axhline(start, color=COLORS["black"], ls=":", lw=1)
+    right.text(0, start * 2.0, "one float32 step in one weight", fontsize=8)
+    right.set_yscale("log")
+    right.set(xlabel="training step", ylabel="‖θ₂ − θ₁‖", title="distance between the two runs")
+    right.legend(fontsize=8, loc="lower right")
     return fig
 
 
