@@ -276,9 +276,7 @@ def train_run(name: str, seed: int = 0, budget: Budget = DEFAULT_BUDGET) -> Run:
     diverged = not np.isfinite(losses).all()
     ratio_end = math.nan if diverged else first_last_ratio(model, x, y)
     unchanged = _unchanged_fractions(model, start)
-    return Run(
-        name, int(seed), losses, ratio_start, ratio_end, parameter_count(model), unchanged
-    )
+    return Run(name, int(seed), losses, ratio_start, ratio_end, parameter_count(model), unchanged)
 
 
 def _unchanged_fractions(model: nn.Module, start: list[torch.Tensor]) -> np.ndarray:

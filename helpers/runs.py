@@ -11,14 +11,14 @@ Every run takes well under a second on one CPU thread; results are cached per (n
 
 Robustness. A run's digits depend on the floating-point path (CPU, BLAS kernels, thread count), so
 only the labels are claims. :func:`twin_runs` trains a recipe twice from weights one float32 step
-apart; with it and with the training rows fed in another order (what another BLAS kernel does to
-the sums), each run of seeds 0-2 was trained ten times: every label held, every rule too except
-tiny_init's, whose gradients sit at float32's rounding floor (its last layer's is exactly 0 or
-about 1e-9 depending on summation order, so all-small or layer-ratio fires; both say vanishing).
-On seeds 0-11, 167 of the 168 runs got their expected label; the miss is healthy_deep_he on seed
-10, which had in fact converged by step 39 (loss down 89%; diagnosed converged). adam_vanishing
-has 18 layers because at 15 its seed-2 run was borderline: three reruns in ten, nudged by one
-rounding step, lifted its first/last gradient ratio above 1e-3 (diagnosed converged).
+apart. Each run of seeds 0-2 was retrained ten times, five times nudged that way and five with
+the training rows in another order (what another BLAS kernel does to the sums): every label held,
+and every rule too except tiny_init's, whose gradients sit at float32's rounding floor (its last
+layer's is exactly 0 or about 1e-9 depending on summation order, so all-small or layer-ratio
+fires; both say vanishing). On seeds 0-11, 167 of the 168 runs got their expected label; the miss
+is healthy_deep_he on seed 10, which had in fact converged by step 39 (loss down 89%; diagnosed
+converged). adam_vanishing has 18 layers because at 15 its seed-2 run was borderline: three of
+ten such reruns lifted its first/last gradient ratio above 1e-3 (diagnosed converged).
 """
 
 import functools
