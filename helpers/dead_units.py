@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers import _validate
+from helpers import _validate, data, training
 
 # Activation modules whose units can be inactive (z <= 0 for every input), and their names.
 RECTIFIERS = {nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu", nn.ELU: "elu"}
@@ -113,9 +113,9 @@ def dead_profile_at_init(
 
     "default" (PyTorch's init) keeps PyTorch's U(±1/√fan_in) biases, which dominate the shrinking
     signal deep in a ReLU net; the other inits start with zero biases."""
-    from helpers.models import mlp, toy_regression
+    from helpers.models import mlp
 
-    x, _ = toy_regression(n, seed=1)
+    x, _ = data.toy_regression(n, seed=1)
     rows = [
         unit_activity(mlp(depth, width, activation=activation, init=init, seed=s), x).dead
         for s in seeds
@@ -186,9 +186,10 @@ def dying_runs(
 ) -> list[DyingRun]:
     """:func:`dying_run` for each (activation, init, lr, recovery_steps) in ``settings``, in that
     order. Settings that differ only in their init train together in one
-    ``helpers.initialization.Lockstep`` (each network still follows its own path)."""
-    from helpers.initialization import Lockstep
-    from helpers.models import mlp, toy_regression
+    :func:`helpers.training.train_many` call (each network still follows its own path); the
+    recovery phase is a second call on the trained networks, with a fresh Adam at ``recovery_lr``.
+    """
+    from helpers.models import mlp
 
     steps = _validate.positive_int(steps, "steps")
     recovery_lr = _validate.positive(recovery_lr, "recovery_lr")
@@ -198,8 +199,8 @@ def dying_runs(
         if recovery != 0:
             recovery = _validate.positive_int(recovery, "recovery_steps")
         checked.append((activation, init, lr, recovery))
-    x, y = toy_regression(n, seed=0)
-    x_test, y_test = toy_regression(4 * n, seed=1)
+    x, y = data.toy_regression(n, seed=0)
+    x_test, y_test = data.toy_regression(4 * n, seed=1)
     baseline = float(torch.mean((y_test - y.mean()) ** 2))
     seeds = list(seeds)
     groups: dict[tuple, list[int]] = {}
@@ -207,18 +208,23 @@ def dying_runs(
         groups.setdefault((activation, lr, recovery), []).append(index)
     results: dict[int, DyingRun] = {}
     for (activation, lr, recovery), members in groups.items():
-        models = [
-            mlp(depth, width, activation=activation, init=checked[i][1], seed=s)
-            for i in members
-            for s in seeds
-        ]
-        stages = [[unit_activity(m, x_test) for m in models]]
-        lock = Lockstep(models, lr=lr, optimizer="adam")
-        lock.run(x, y, steps)
+        plan = [(checked[i][1], s) for i in members for s in seeds]  # copy k: (init, seed)
+
+        def build(k, plan=plan, activation=activation):
+            init, seed = plan[k]
+            return mlp(depth, width, activation=activation, init=init, seed=seed)
+
+        copies = list(range(len(plan)))
+        stages = [[unit_activity(build(k), x_test) for k in copies]]
+        options = dict(seeds=copies, optimizer="adam", loss="mse")
+        models = training.train_many(build, (x, y), lrs=[lr], steps=steps, **options).models
         stages.append([unit_activity(m, x_test) for m in models])
         tests = [[_test_loss(m, x_test, y_test) for m in models]]
-        if recovery:
-            lock.run(x, y, recovery, lr=recovery_lr)  # the same Adam state, a smaller rate
+        if recovery:  # the trained networks, a smaller rate
+            again = training.train_many(
+                models.__getitem__, (x, y), lrs=[recovery_lr], steps=recovery, **options
+            )
+            models = again.models
             stages.append([unit_activity(m, x_test) for m in models])
             tests.append([_test_loss(m, x_test, y_test) for m in models])
         for k, i in enumerate(members):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers import _validate
+from helpers import _validate, data
 from helpers.activations import ACTIVATIONS, torch_activation
 
 # Largest number of float64 elements in the batched backward signal at once (about 64 MB);
@@ -42,10 +42,8 @@ class DepthScaleMap:
 
 
 def sweep_data(batch: int = 32, *, in_features: int = 2, seed: int = 0):
-    """The fixed batch (x, y), float64: ``helpers.models.toy_regression(batch, seed=seed)``."""
-    from helpers.models import toy_regression
-
-    x, y = toy_regression(batch, in_features=in_features, seed=seed)
+    """The fixed batch (x, y), float64: ``helpers.data.toy_regression(batch, seed=seed)``."""
+    x, y = data.toy_regression(batch, in_features=in_features, seed=seed)
     return x.double(), y.double()
 
 

@@ -8,8 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from helpers import data, training
 from helpers import dead_units as D
-from helpers.models import mlp, toy_regression
+from helpers.data import toy_regression
+from helpers.models import mlp
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -145,3 +147,17 @@ def test_dying_table_shows_mean_and_range_over_seeds():
 def test_errors_name_the_argument(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_dying_runs_train_each_network_as_the_course_loop_would():
+    """Each network trains as helpers.training.train trains it alone (up to float rounding)."""
+    run = D.dying_run("relu", "he", 0.1, steps=20, seeds=(3,))
+    x, y = data.toy_regression(256, seed=0)
+    x_test, y_test = data.toy_regression(1024, seed=1)
+    model = mlp(6, 32, activation="relu", init="he", seed=3)
+    training.train(model, (x, y), steps=20, lr=0.1, optimizer="adam", loss="mse")
+    assert run.dead_after[0] == pytest.approx(D.unit_activity(model, x_test).dead.mean(), abs=0.011)
+    with torch.no_grad():
+        test = float(nn.functional.mse_loss(model(x_test), y_test))
+    assert run.test_after[0] == pytest.approx(test, rel=1e-3)
+    assert run.baseline == pytest.approx(float(torch.mean((y_test - y.mean()) ** 2)))

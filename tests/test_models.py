@@ -251,6 +251,17 @@ def test_residual_blocks_add_the_input():
     assert linear_layers(model)[1] is model.block2.linear
 
 
+def test_a_centred_scaled_branch_adds_s_times_f_minus_c():
+    block = ResidualBlock(5, "sigmoid", None, True, centre=0.5, branch_scale=0.25).double()
+    h = torch.randn(4, 5, dtype=torch.float64)
+    expected = h + 0.25 * (torch.sigmoid(block.linear(h)) - 0.5)
+    torch.testing.assert_close(block(h), expected)
+    with torch.no_grad():  # a zero branch weight: σ(0) − ½ = 0, the block is the identity
+        block.linear.weight.zero_()
+        block.linear.bias.zero_()
+    torch.testing.assert_close(block(h), h)
+
+
 def test_residual_with_norm_and_depth_one():
     model = mlp(2, 4, residual=True, norm="layer", seed=0)
     assert isinstance(model.block2.norm, nn.LayerNorm)

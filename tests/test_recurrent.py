@@ -1,4 +1,6 @@
-"""Recurrent model family, BPTT gradient versus lag, clipping and adding-problem training.
+"""BPTT gradient versus lag, spectra, clipping and adding-problem training (helpers.recurrent).
+
+The model family itself (helpers.models.recurrent) is tested in tests/test_models_recurrent.py.
 
 Closed forms (linear RNN: (Wᵀ)^k; LSTM without recurrent weights: products of forget gates) are
 checked against autograd in float64; clipping laws are property-tested with Hypothesis.
@@ -13,7 +15,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from helpers import diagnose, recurrent
+import helpers.models.recurrent as models_recurrent
+from helpers import diagnose, recurrent, training
+from helpers.data.sequences import ADDING_BASELINE_MSE, adding_problem
 from helpers.recurrent import (
     clip_by_norm,
     clip_by_value,
@@ -24,7 +28,6 @@ from helpers.recurrent import (
     make_model,
     vanishing_bound,
 )
-from helpers.sequences import ADDING_BASELINE_MSE, adding_problem
 
 F64 = torch.float64
 
@@ -43,88 +46,14 @@ def probe(length=30, batch=8, seed=0):
     return x.double(), y.double()
 
 
-# --- the model family ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", recurrent.KINDS)
-def test_written_out_cell_equations_match_pytorch_modules(kind):
-    model = make_model(kind, hidden_size=7, seed=2, dtype=F64)
-    x, _ = probe(length=12, batch=5)
-    hs, cs = model.unroll(x)
-    out, _ = model.rnn(x)
-    torch.testing.assert_close(torch.stack(hs, dim=1), out, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(model(x), model.readout(hs[-1]), rtol=1e-12, atol=1e-12)
-    assert (cs is not None) == (kind == "lstm")
-
-
-def test_linear_rnn_is_the_affine_recursion():
-    model = make_model("linear", hidden_size=4, seed=1, dtype=F64)
-    x, _ = probe(length=6, batch=3)
-    p = dict(model.rnn.named_parameters())
-    h = torch.zeros(3, 4, dtype=F64)
-    for t in range(6):
-        h = x[:, t] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T
-        h = h + p["bias_hh_l0"]
-    torch.testing.assert_close(model.rnn(x)[1][0], h)
-
-
-def test_make_model_is_seeded_and_leaves_the_global_generator_alone():
-    torch.manual_seed(123)
-    before = torch.rand(1)
-    torch.manual_seed(123)
-    a = make_model("lstm", seed=5)
-    after = torch.rand(1)
-    b = make_model("lstm", seed=5)
-    c = make_model("lstm", seed=6)
-    assert torch.equal(before, after)
-    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
-        assert torch.equal(pa, pb)
-    assert not torch.equal(a.rnn.weight_hh_l0, c.rnn.weight_hh_l0)
-
-
-@pytest.mark.parametrize("radius", [0.5, 1.0, 2.0])
-def test_spectral_radius_sets_every_singular_value(radius):
-    model = make_model("rnn", hidden_size=16, spectral_radius=radius, seed=3)
-    w = recurrent.recurrent_matrix(model)
-    np.testing.assert_allclose(np.linalg.svd(w, compute_uv=False), radius, rtol=1e-6)
-    assert recurrent.spectral_radius(w) == pytest.approx(radius, rel=1e-6)
-    assert recurrent.largest_singular_value(w) == pytest.approx(radius, rel=1e-6)
-
-
-def test_default_init_spectral_radius_is_near_one_over_root_three():
-    # Entries U(±1/√n) have variance 1/(3n); the circular law puts the eigenvalues in a disc of
-    # radius √n · √(1/(3n)) = 1/√3 for large n.
-    radii = [
-        recurrent.spectral_radius(recurrent.recurrent_matrix(make_model("rnn", hidden_size=256,
-                                                                        seed=s)))
-        for s in range(3)
-    ]  # fmt: skip
-    assert np.mean(radii) == pytest.approx(1 / math.sqrt(3), rel=0.08)
-
-
-def test_forget_bias_sets_the_total_forget_gate_bias():
-    model = make_model("lstm", hidden_size=5, forget_bias=2.5, seed=0)
-    total = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
-    torch.testing.assert_close(total[5:10], torch.full((5,), 2.5))
-    untouched = make_model("lstm", hidden_size=5, forget_bias=None, seed=0)
-    assert not torch.allclose(untouched.rnn.bias_ih_l0[5:10], torch.full((5,), 2.5))
+# --- the model family is re-exported ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "kwargs, error, match",
-    [
-        ({"kind": "transformer"}, ValueError, "'rnn', 'lstm', 'gru', 'linear'"),
-        ({"kind": "rnn", "hidden_size": 0}, ValueError, "hidden_size"),
-        ({"kind": "lstm", "spectral_radius": 1.0}, ValueError, "spectral_radius"),
-        ({"kind": "rnn", "spectral_radius": -1.0}, ValueError, "spectral_radius"),
-        ({"kind": "lstm", "forget_bias": "big"}, TypeError, "forget_bias"),
-        ({"kind": "lstm", "forget_bias": math.inf}, ValueError, "forget_bias"),
-        ({"kind": "rnn", "seed": -3}, ValueError, "seed"),
-    ],
+    "name", ["KINDS", "LinearRNN", "RecurrentNet", "cell_step", "make_model", "scaled_orthogonal"]
 )
-def test_make_model_errors_name_the_argument(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        make_model(**kwargs)
+def test_model_family_is_re_exported_from_helpers_models(name):
+    assert getattr(recurrent, name) is getattr(models_recurrent, name)
 
 
 def test_spectral_helpers_reject_bad_shapes():
@@ -358,6 +287,29 @@ def test_clipping_tames_the_exploding_run_and_the_monitor_and_diagnosis_follow()
     assert tame.monitor.grad_norms.shape == (200, 2)
     assert diagnose.diagnose(wild.monitor, baseline=ADDING_BASELINE_MSE).label == "exploding"
     assert diagnose.diagnose(tame.monitor, baseline=ADDING_BASELINE_MSE).label in diagnose.LABELS
+
+
+def test_train_adding_is_one_run_of_the_course_training_loop():
+    # The same model, batches and options through helpers.training.train give the same numbers.
+    run = recurrent.train_adding("rnn", 10, 30, seed=3, max_norm=0.5)
+    model = make_model("rnn", seed=3)
+    batches = recurrent._adding_batches(10, 32, recurrent.DATA_SEED_OFFSET + 3)
+    result = training.train(model, batches, steps=30, lr=0.01, optimizer="adam", clip=0.5)
+    np.testing.assert_array_equal(run.losses, result.losses)
+    np.testing.assert_array_equal(run.grad_norms, result.grad_norms)
+    assert run.clipped == result.clipped / 30 and 0 < run.clipped <= 1
+    assert run.test_mse == recurrent.evaluate_adding(model.eval(), 10)
+
+
+def test_a_diverged_run_stops_at_its_first_non_finite_loss_with_aligned_norms():
+    run = recurrent.train_adding("rnn", 20, 100, seed=2, optimizer="sgd", lr=0.05,
+                                 spectral_radius=2.0)  # fmt: skip
+    assert len(run.losses) == len(run.grad_norms) < 100
+    assert np.isfinite(run.losses[:-1]).all() and not np.isfinite(run.losses[-1])
+    # The step before may already have an infinite gradient norm (float32 overflow): that
+    # update makes the weights non-finite, and the next loss ends the run.
+    assert np.isfinite(run.grad_norms[:-2]).all() and np.isnan(run.grad_norms[-1])
+    assert run.peak_loss == math.inf and run.first_step_above(1e3) < len(run.losses)
 
 
 def _fake_run(losses):

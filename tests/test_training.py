@@ -142,6 +142,18 @@ def test_batched_copies_follow_their_single_runs_for_20_steps(data, config):
         assert many.final_loss[k] == pytest.approx(single.final_loss, rel=2e-4)
 
 
+def test_batched_centred_scaled_residual_blocks_follow_their_single_runs(data):
+    def build(seed):
+        model = mlp(4, 16, residual=True, seed=seed)
+        for block in (model.block2, model.block3, model.block4):
+            block.centre, block.branch_scale = 0.5, 0.5
+        return model
+
+    many = train_many(build, data, seeds=[0], lrs=[0.1], steps=20)
+    single = training.train(build(0), data, lr=0.1, steps=20)
+    np.testing.assert_allclose(many.losses[0], single.losses, rtol=2e-4)
+
+
 def test_batched_weights_are_written_back_and_the_grid_is_seed_major(data):
     many = train_many(lambda s: mlp(2, 8, seed=s), data, seeds=[3, 4], lrs=[0.1, 0.2, 0.3],
                       steps=3)  # fmt: skip
@@ -188,3 +200,26 @@ def test_unsupported_modules_are_named():
     model = nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.1), nn.Linear(4, 1))
     with pytest.raises(TypeError, match=r"module '1' \(Dropout\)"):
         Stack([model])
+
+
+def test_record_nonfinite_shows_the_diverged_step_to_the_monitor(data):
+    class Recorder:
+        def __init__(self):
+            self.losses = []
+
+        def record(self, loss):
+            self.losses.append(float(loss.detach()))
+
+    x, y = data
+    runs = []
+    for flag in (False, True):
+        recorder = Recorder()
+        model = mlp(3, 16, activation="relu", init="he", scale=20.0, seed=0)
+        result = training.train(
+            model, (x, y), steps=50, lr=10.0, monitor=recorder, record_nonfinite=flag
+        )
+        runs.append((recorder.losses, result.losses))
+    (quiet, losses), (loud, same) = runs
+    np.testing.assert_array_equal(losses, same)
+    assert len(quiet) == len(losses) - 1 and all(math.isfinite(v) for v in quiet)
+    assert len(loud) == len(losses) and not math.isfinite(loud[-1])

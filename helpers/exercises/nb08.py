@@ -10,7 +10,8 @@ import math
 import numpy as np
 
 from helpers import activations as A
-from helpers import recurrent, sequences
+from helpers import recurrent
+from helpers.data import sequences
 from helpers.exercises import UNANSWERED, Feedback, as_number, exercise, near, unanswered
 
 # --- reference solutions (named, computed with helpers code) -------------------------------------
@@ -76,7 +77,7 @@ def check_baseline(answer) -> Feedback:
         hint = (
             "The best constant prediction is the mean target, E(u₁ + u₂) = 1; its MSE is "
             "E[(y − 1)²] = Var(y). Each U(0, 1) value has variance 1/12. Or measure it: "
-            "helpers.sequences.mean_predictor_mse(y) on many sequences."
+            "helpers.data.sequences.mean_predictor_mse(y) on many sequences."
         )
     return Feedback(False, f"{value:.4g} is not it. {hint}")
 

@@ -1,7 +1,10 @@
-"""Every model the course builds: the MLP with its initializations, norms and residual blocks.
+"""Every model the course builds, one module per family.
 
-:func:`mlp` (``helpers.models.perceptron``) and the initializers
-(``helpers.models.initializers``), each stating its variance rule and the paper it comes from.
+- ``helpers.models.perceptron``: :func:`mlp`, with its norms and residual blocks;
+  ``helpers.models.initializers``: the initializations, each stating its variance rule and paper.
+- ``helpers.models.conv``: the capstone's small 1-D conv net (``conv_net``).
+- ``helpers.models.recurrent``: the RNN, GRU and LSTM regressors (``make_model``).
+- ``helpers.models.transformer``: a pre-/post-LN transformer block and stack.
 The data sets the models train on live in :mod:`helpers.data`; ``toy_regression`` and
 ``mean_baseline_loss`` stay importable from here.
 """

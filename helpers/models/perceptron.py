@@ -19,22 +19,44 @@ NORMS = (None, "batch", "layer")
 
 
 class ResidualBlock(nn.Module):
-    """x + f(norm(Linear(x))): the hidden layer's output is added to its input (He et al. 2016,
-    "Deep Residual Learning for Image Recognition"), so ∂out/∂x = I + ∂f/∂x and the identity
-    path carries the gradient past the block even when ∂f/∂x is tiny."""
+    """x + s·(f(norm(Linear(x))) − c): the hidden layer's output is added to its input (He et al.
+    2016, "Deep Residual Learning for Image Recognition"), so ∂out/∂x = I + s·∂f/∂x and the
+    identity path carries the gradient past the block even when ∂f/∂x is tiny.
 
-    def __init__(self, width: int, activation: str, norm: str | None, bias: bool):
+    centre c (default 0) and branch_scale s (default 1) keep the stream's scale: a sigmoid branch
+    adds σ's mean of about ½ to every unit per block unless c = ½, and s = 1/√depth keeps the sum
+    of many branches of order 1 (as GPT-2 and Fixup scale residual branches at initialization).
+    """
+
+    def __init__(
+        self,
+        width: int,
+        activation: str,
+        norm: str | None,
+        bias: bool,
+        *,
+        centre: float = 0.0,
+        branch_scale: float = 1.0,
+    ):
         super().__init__()
         self.linear = nn.Linear(width, width, bias=bias)
         if norm is not None:
             self.norm = _norm_layer(norm, width)
         self.act = torch_activation(activation)
+        self.centre = float(centre)
+        self.branch_scale = float(branch_scale)
+
+    def branch(self, a: torch.Tensor) -> torch.Tensor:
+        """s·(a − c) for the branch's activation output a."""
+        if self.centre:
+            a = a - self.centre
+        return a if self.branch_scale == 1.0 else a * self.branch_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.linear(x)
         if hasattr(self, "norm"):
             z = self.norm(z)
-        return x + self.act(z)
+        return x + self.branch(self.act(z))
 
 
 def _norm_layer(norm: str, width: int) -> nn.Module:

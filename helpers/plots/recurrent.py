@@ -7,8 +7,8 @@ numbers come from :mod:`helpers.recurrent` (profiles and training runs).
 import matplotlib.pyplot as plt
 import numpy as np
 
+from helpers.data.sequences import ADDING_BASELINE_MSE
 from helpers.plots import COLORS, CYCLE
-from helpers.sequences import ADDING_BASELINE_MSE
 
 KIND_COLORS = {
     "rnn": COLORS["vermillion"],

@@ -144,6 +144,7 @@ def train(
     clip: float | None = None,
     measure_grad_norm: bool = False,
     monitor=None,
+    record_nonfinite: bool = False,
     held_out=None,
     label: str = "training",
 ) -> TrainResult:
@@ -157,6 +158,9 @@ def train(
         then measured and stored in ``grad_norms`` too, as with ``measure_grad_norm``).
     monitor: a ``GradientMonitor`` (or anything with ``record(loss)``), called after backward
         and before clipping and the step, once per optimizer step.
+    record_nonfinite: with a monitor, the step whose loss is NaN or infinite is still
+        backpropagated and recorded (no update) before training stops, so the monitor's record
+        ends with the step that diverged (what diagnose's overflow rule reads).
     held_out: (x, y) to evaluate on after training (``TrainResult.held_out``).
     A NaN or infinite loss stops training (every later step would be NaN too).
     """
@@ -180,6 +184,9 @@ def train(
             losses.append(float(loss_value.detach()))
             if not math.isfinite(losses[-1]):
                 diverged = True
+                if record_nonfinite and monitor is not None:
+                    loss_value.backward()
+                    monitor.record(loss_value)
                 break
             loss_value.backward()
             if monitor is not None:

@@ -80,7 +80,7 @@ class Stack:
             z = self._run(module.linear, f"{prefix}linear.", h, training)
             if hasattr(module, "norm"):
                 z = self._run(module.norm, f"{prefix}norm.", z, training)
-            return h + module.act(z)
+            return h + module.branch(module.act(z))
         if isinstance(module, nn.BatchNorm1d):
             return self._batch_norm(module, prefix, h, training)
         if isinstance(module, nn.LayerNorm):

@@ -121,9 +121,9 @@ def _t(name: str) -> float:
 
 
 VANISHING_FIX = (
-    "scale the initialization to the layer size (Xavier for tanh/sigmoid, He for ReLU; notebook "
-    "06), use a non-saturating activation (notebook 05), or add normalization or skip "
-    "connections (notebook 07)"
+    "scale the initialization to the activation and layer size (Xavier for tanh, He for ReLU; "
+    "Xavier does not rescue a deep sigmoid stack; notebook 06), use a non-saturating activation "
+    "(notebook 05), or add normalization or skip connections (notebook 07)"
 )
 
 
@@ -260,7 +260,7 @@ def _stalled(ev: dict) -> Diagnosis:
             f"{SATURATION_THRESHOLDS['sigmoid']:g}, tanh: |z| > "
             f"{SATURATION_THRESHOLDS['tanh']:g}).",
             "standardize the inputs (zero mean, unit variance) and scale the initialization to "
-            "the layer size (Xavier; notebook 06)",
+            "the activation and layer size (Xavier for tanh, He for ReLU; notebook 06)",
         )
     if ev["grad_max"] < _t("stalled_gradient"):
         return Diagnosis(
