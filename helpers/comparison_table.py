@@ -179,27 +179,39 @@ COLUMNS = (
 )
 
 
+def _text_table(columns, rows) -> list[str]:
+    """A header, a rule and one line per row of cells, each column ``(title, width)`` wide; the
+    second cell (the parameter count) is right-aligned in its column."""
+    widths = [width for _, width in columns]
+    lines = [
+        "  ".join(f"{title:<{width}}" for title, width in columns),
+        "  ".join("-" * width for width in widths),
+    ]
+    for label, parameters, *rest in rows:
+        cells = (label, f"{parameters:>{widths[1]}}", *rest)
+        lines.append("  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True)))
+    return lines
+
+
 def format_table(comparison: Comparison) -> str:
     """Fixed-width text: per configuration its parameter count, the final loss (mean ± std over
     the seeds), how many seeds reached the target, the steps they took (median [min, max]) and
     the first/last gradient ratio ‖∂L/∂W_first‖/‖∂L/∂W_last‖ before and after training
     (geometric mean [min, max])."""
     n = len(comparison.seeds)
-    lines = [
-        "  ".join(f"{title:<{width}}" for title, width in COLUMNS),
-        "  ".join("-" * width for _, width in COLUMNS),
-    ]
-    for row in comparison.rows:
-        cells = (
+    rows = [
+        (
             row.label,
-            f"{row.runs[0].parameters:>{COLUMNS[1][1]}}",
+            row.runs[0].parameters,
             _loss_summary(row),
             f"{row.reached}/{n}",
             _steps_summary(row),
             _geometric_summary(row.ratios_start),
             _geometric_summary(row.ratios_end),
         )
-        lines.append("  ".join(f"{c:<{w}}" for c, (_, w) in zip(cells, COLUMNS, strict=True)))
+        for row in comparison.rows
+    ]
+    lines = _text_table(COLUMNS, rows)
     budget = comparison.budget
     lines.append(
         f"target: loss <= {comparison.target:.4f} ({budget.target_fraction:g} x the mean "
@@ -227,20 +239,17 @@ def format_verdicts(comparison: Comparison) -> str:
     target, seeds that ended within :data:`STUCK_TOLERANCE` of the mean-predictor loss, and the
     first/last gradient ratio at initialization (geometric mean [min, max], deterministic)."""
     n = len(comparison.seeds)
-    lines = [
-        "  ".join(f"{title:<{width}}" for title, width in VERDICT_COLUMNS),
-        "  ".join("-" * width for _, width in VERDICT_COLUMNS),
-    ]
-    for row in comparison.rows:
-        cells = (
+    rows = [
+        (
             row.label,
-            f"{row.runs[0].parameters:>{VERDICT_COLUMNS[1][1]}}",
+            row.runs[0].parameters,
             f"{row.reached}/{n}",
             f"{comparison.at_mean_predictor(row)}/{n}",
             _geometric_summary(row.ratios_start),
         )
-        widths = [w for _, w in VERDICT_COLUMNS]
-        lines.append("  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True)))
+        for row in comparison.rows
+    ]
+    lines = _text_table(VERDICT_COLUMNS, rows)
     budget = comparison.budget
     lines.append(
         f"reached: loss <= {budget.target_fraction:g} x the mean predictor's at some step; "

@@ -20,16 +20,6 @@ from helpers.data.sequences import (
     mean_predictor_mse,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one torch thread is many times faster than two on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --- the adding problem ---------------------------------------------------------------------------
 
 

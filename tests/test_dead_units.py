@@ -14,15 +14,6 @@ from helpers.data import toy_regression
 from helpers.models import mlp
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread (as helpers.course.setup chooses)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def layer_with_one_dead_unit(act: nn.Module) -> nn.Sequential:
     """4 units on 2 inputs: unit 0 has zero weights and bias −1 (z = −1 for every input); the
     others have bias +5 and small weights, so they are active for every input used below."""

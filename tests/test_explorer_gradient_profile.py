@@ -3,21 +3,12 @@ mlp, and the widget redraws when its controls change."""
 
 import numpy as np
 import pytest
-import torch
 
 from helpers.explorers import gradient_profile as E
 from helpers.models import initialize, mlp, toy_regression
 from helpers.monitor import forward_profile, gradient_profile
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize(

@@ -19,15 +19,6 @@ from helpers.monitor import gradient_profile
 variances = st.floats(min_value=1e-3, max_value=50.0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread (as helpers.course.setup chooses)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # --- the rules -----------------------------------------------------------------------------------
 
 

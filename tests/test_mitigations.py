@@ -22,15 +22,6 @@ from helpers.monitor import gradient_profile
 X, Y = toy_regression(64, seed=3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one torch thread is many times faster than two on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # --- the configurations --------------------------------------------------------------------------
 
 

@@ -24,15 +24,6 @@ from helpers.models import (
 WIDE = 400  # wide layers: sample variances within a few percent of the formula
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread (as helpers.course.setup chooses)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def hidden_weight(model) -> torch.Tensor:
     """The second hidden layer's weight (width × width)."""
     return linear_layers(model)[1].weight.detach().double()

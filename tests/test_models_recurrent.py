@@ -14,15 +14,6 @@ from helpers.models.recurrent import KINDS, make_model
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one torch thread is many times faster than two on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def probe(length=30, batch=8, seed=0):
     x, y = adding_problem(batch, length, seed=seed)
     return x.double(), y.double()

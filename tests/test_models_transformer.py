@@ -13,15 +13,6 @@ from helpers.models.transformer import (
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These models are tiny: one torch thread is many times faster than two on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def block(norm_position, residual_scale=1.0, seed=0):
     torch.manual_seed(seed)
     return TransformerBlock(

@@ -14,15 +14,6 @@ from helpers.activations import derivative
 from helpers.models import mlp
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread (as helpers.course.setup chooses)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def reference_norms(model, x, y, loss_fn=None, select=None):
     """Per-layer weight-gradient norms by plain loss.backward() on a float64 deep copy."""
     loss_fn = nn.MSELoss() if loss_fn is None else loss_fn

@@ -15,15 +15,6 @@ DEPTHS = np.arange(1, 13)
 SCALES = np.geomspace(0.01, 5.0, 9)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models run fastest on one thread (as helpers.course.setup chooses)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def sigmoid_map():
     return sweep.first_layer_gradient_map(DEPTHS, SCALES, width=16)
