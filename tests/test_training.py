@@ -57,14 +57,17 @@ def test_clipping_bounds_the_norm_and_counts(data):
     assert (result.grad_norms > 1e-3).all()
 
 
+class Recorder:
+    """Stands in for a GradientMonitor: keeps the loss of every record() call."""
+
+    def __init__(self):
+        self.losses = []
+
+    def record(self, loss):
+        self.losses.append(float(loss.detach()))
+
+
 def test_monitor_records_once_per_step(data):
-    class Recorder:
-        def __init__(self):
-            self.losses = []
-
-        def record(self, loss):
-            self.losses.append(float(loss.detach()))
-
     x, y = data
     recorder = Recorder()
     result = training.train(mlp(2, 8, seed=0), (x, y), steps=7, lr=0.1, monitor=recorder)
@@ -203,13 +206,6 @@ def test_unsupported_modules_are_named():
 
 
 def test_record_nonfinite_shows_the_diverged_step_to_the_monitor(data):
-    class Recorder:
-        def __init__(self):
-            self.losses = []
-
-        def record(self, loss):
-            self.losses.append(float(loss.detach()))
-
     x, y = data
     runs = []
     for flag in (False, True):
