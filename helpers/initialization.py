@@ -33,7 +33,6 @@ from helpers.recursion import (
 from helpers.reproductions import (
     GLOROT_INITS,
     GlorotRun,
-    Lockstep,
     TrainabilityMap,
     TrainingRun,
     deepest_trainable,
@@ -50,7 +49,6 @@ __all__ = [
     "INIT_RULES",
     "GlorotRun",
     "LayerScales",
-    "Lockstep",
     "Recursion",
     "TrainabilityMap",
     "TrainingRun",

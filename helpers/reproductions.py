@@ -37,32 +37,6 @@ def _train_side_by_side(models, x, y, *, steps, lr, optimizer="sgd", momentum=0.
     )
 
 
-class Lockstep:
-    """Several networks of one architecture trained side by side on one full batch (MSE), kept
-    for older code: a thin wrapper over ``helpers.training.train_many``, which stacks their
-    weights and trains them as one computation. Each :meth:`run` starts fresh optimizer state;
-    the trained weights are written back into the original modules."""
-
-    def __init__(self, models, *, lr: float, optimizer: str = "sgd", momentum: float = 0.9):
-        models = list(models)
-        if not models or not all(isinstance(m, nn.Module) for m in models):
-            raise TypeError("models must be a non-empty list of torch.nn.Module")
-        self.models = models
-        self.optimizer = _validate.choice(optimizer, training.OPTIMIZERS, "optimizer")
-        self.lr, self.momentum = _validate.positive(lr, "lr"), momentum
-
-    def run(self, x, y, steps: int, lr: float | None = None) -> np.ndarray:
-        """``steps`` full-batch steps on (x, y); the loss of each network before each step,
-        shape (networks, steps)."""
-        lr = self.lr if lr is None else _validate.positive(lr, "lr")
-        kwargs = {"steps": steps, "lr": lr, "optimizer": self.optimizer}
-        return _train_side_by_side(self.models, x, y, momentum=self.momentum, **kwargs).losses
-
-    def loss(self, x, y) -> np.ndarray:
-        """The current mean squared error of each network on (x, y), shape (networks,)."""
-        return np.array([training.evaluate(m, x, y, train_mode=True) for m in self.models])
-
-
 def train(
     model: nn.Module, x, y, *, steps: int, lr: float, optimizer: str = "sgd", momentum: float = 0.9
 ) -> np.ndarray:

@@ -331,28 +331,6 @@ def test_trainability_map_small():
     np.testing.assert_array_equal(I.deepest_trainable(result), [2, 16])
 
 
-def test_lockstep_follows_each_network_s_own_path():
-    x, y = toy_regression(64)
-    for optimizer, cls in (("sgd", torch.optim.SGD), ("adam", torch.optim.Adam)):
-        together = [mlp(3, 8, activation="relu", init="he", seed=s) for s in (0, 1)]
-        losses = I.Lockstep(together, lr=0.01, optimizer=optimizer).run(x, y, 20)
-        for seed, model in zip((0, 1), together, strict=True):
-            alone = mlp(3, 8, activation="relu", init="he", seed=seed)
-            kwargs = {"momentum": 0.9} if optimizer == "sgd" else {}
-            opt = cls(alone.parameters(), lr=0.01, **kwargs)
-            for _ in range(20):
-                opt.zero_grad()
-                loss = nn.functional.mse_loss(alone(x), y)
-                loss.backward()
-                opt.step()
-            for a, b in zip(alone.parameters(), model.parameters(), strict=True):
-                torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
-        assert losses.shape == (2, 20) and np.all(losses[:, -1] < losses[:, 0])
-
-
-# --- training helper and errors ------------------------------------------------------------------
-
-
 def test_train_lowers_the_loss():
     model = mlp(2, 16, activation="tanh", init="xavier", seed=0)
     x, y = toy_regression(128)
@@ -380,7 +358,6 @@ def test_train_lowers_the_loss():
             "sgd",
         ),
         (lambda: I.train(nn.Linear(1, 1), 0, 0, steps=0, lr=0.1), ValueError, "steps"),
-        (lambda: I.Lockstep([], lr=0.1), TypeError, "non-empty"),
         (lambda: I.deepest_trainable(None, threshold=0), ValueError, "threshold"),
         (lambda: I.layer_scales("model", 0), TypeError, "nn.Module"),
         (lambda: I.layer_scales(nn.ReLU(), 0), ValueError, "no nn.Linear"),
