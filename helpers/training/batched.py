@@ -22,6 +22,7 @@ from torch import nn
 from helpers import _validate
 from helpers.course import course_threads, progress
 from helpers.models import ResidualBlock
+from helpers.training.backprop import Chain
 
 ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.SELU, nn.Identity)
 SUPPORTED = (nn.Sequential, nn.Linear, nn.BatchNorm1d, nn.LayerNorm, ResidualBlock, *ELEMENTWISE)
@@ -252,16 +253,23 @@ def train_many(
     x, y = _stacked_data(data, copy_seeds)
     losses = np.full((len(stack), steps), np.nan)
     alive = torch.ones(len(stack), dtype=torch.bool)
+    chain = Chain.of(stack)  # a plain Linear/activation chain: backprop by hand, no autograd
     with course_threads():
         for step in progress(range(steps), desc="batched", leave=False):
-            for p in stack.params.values():
-                p.grad = None
-            per_copy = per_copy_loss(stack.forward(x), y, loss)
+            if chain is None:
+                for p in stack.params.values():
+                    p.grad = None
+                per_copy = per_copy_loss(stack.forward(x), y, loss)
+            else:
+                per_copy = chain.loss_and_gradients(x, y, loss)
             alive &= torch.isfinite(per_copy.detach())
             losses[alive.numpy(), step] = per_copy.detach()[alive].double().numpy()
             if not alive.any():
                 break
-            per_copy[alive].sum().backward()  # independent copies: each gets its own gradient
+            if chain is None:
+                per_copy[alive].sum().backward()  # independent copies: each its own gradient
+            elif not alive.all():
+                chain.zero_dead(~alive)
             if clip is not None:
                 clip_per_copy(stack.params, clip)
             opt.step()
