@@ -1,4 +1,4 @@
-"""Notebook 08's adding problem: time per training step, and the full multi-seed comparison.
+"""Notebook 09's adding problem: time per training step, and the full multi-seed comparison.
 
 The notebook trains a tanh RNN and an LSTM for three seeds at T = 40; this module measures what
 that costs and runs the wider study behind the notebook's claims: five seeds at T = 40 for the
@@ -44,7 +44,7 @@ def step_time() -> list[Row]:
         rows.append(Row(f"adding T=40, {kind}", "time per training step", per_step[kind] * 1e3,
                         "ms"))  # fmt: skip
     notebook = NOTEBOOK_SEEDS * STEPS * (per_step["rnn"] + per_step["lstm"])
-    rows.append(Row("notebook 08 training (2 kinds x 3 seeds)", "estimated time", notebook, "s",
+    rows.append(Row("notebook 09 training (2 kinds x 3 seeds)", "estimated time", notebook, "s",
                     budget=30.0))  # fmt: skip
     return rows
 

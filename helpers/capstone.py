@@ -1,6 +1,6 @@
-"""The capstone of notebook 09: mystery training runs to diagnose and repair, and the checklist.
+"""The capstone of notebook 11: mystery training runs to diagnose and repair, and the checklist.
 
-Every name the notebook, its exercises (``helpers.exercises.nb09``) and its tests use is
+Every name the notebook, its exercises (``helpers.exercises.nb11``) and its tests use is
 importable from here; each lives with its concept:
 
 - ``helpers.mysteries``: the mysteries (:func:`mystery`, :class:`Mystery`, trained through
@@ -15,7 +15,7 @@ importable from here; each lives with its concept:
   ``helpers.data``: the data sets (``drifts``, ``friedman``, ``clusters``).
 
 This module adds the answer key, :data:`CAUSES` and :data:`ANSWERS`, which the checks of
-``helpers.exercises.nb09`` judge by.
+``helpers.exercises.nb11`` judge by.
 """
 
 from helpers.checklist import (
@@ -127,7 +127,7 @@ __all__ = [
 
 # --- the answer key ------------------------------------------------------------------------------
 
-# What is wrong with each mystery (the checks in helpers.exercises.nb09 word the feedback).
+# What is wrong with each mystery (the checks in helpers.exercises.nb11 word the feedback).
 CAUSES = {
     "vanishing": "vanishing gradients",
     "exploding": "exploding gradients",

@@ -1,6 +1,6 @@
 """Telling a vanishing-gradient plateau from convergence: :func:`find_plateau` and :func:`diagnose`.
 
-Notebook 04 teaches with these, and notebook 09 uses them on mystery models. They live in the
+Notebook 04 teaches with these, and notebook 11 uses them on mystery models. They live in the
 course's toolkit, ``gradwatch`` (its own package in this repository), and are importable from here
 under the course's names; the rules are listed in ``gradwatch.diagnose``'s docstring and
 :data:`RULES`, every threshold with its source in :data:`THRESHOLDS`.

@@ -1,4 +1,4 @@
-"""The mysteries of notebook 09: five training runs behind neutral names, and their repairs.
+"""The mysteries of notebook 11: five training runs behind neutral names, and their repairs.
 
 Each mystery is a model, a seeded data set (``helpers.data``) and a recipe for training it
 through the course's one loop (``helpers.training.train``), behind a neutral name

@@ -225,7 +225,7 @@ def read_evidence(trained: Mystery, monitor) -> Evidence:
         f'("near": within a factor of {NEAR:g}):'
     )
     tag = r.name if r.fix == "none" else f"{r.name}-{r.fix}"
-    _log_margins(f"09.evidence-{tag}", f"each reading of mystery {tag} clears its band", marks)
+    _log_margins(f"11.evidence-{tag}", f"each reading of mystery {tag} clears its band", marks)
     return Evidence(title, tuple(_evidence_lines(r, marks)), min(m for _, m in marks.values()))
 
 
@@ -338,6 +338,6 @@ def compare(trained: Mystery, monitor, fix: str) -> Comparison:
     }
     tag = f"{before.name}-{comparison.after.fix}"
     _log_margins(
-        f"09.compare-{tag}", f"each reading of the comparison {tag} clears its band", marks
+        f"11.compare-{tag}", f"each reading of the comparison {tag} clears its band", marks
     )
     return comparison

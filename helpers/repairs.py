@@ -235,7 +235,7 @@ def confirm_repair(comparison: "Comparison", seeds=CONFIRM_SEEDS, *, margin: flo
         claims.all_above(
             [r.recent_loss / r.baseline for r in befores],
             half / before.baseline,
-            name=f"09.{name}-as-given",
+            name=f"11.{name}-as-given",
             sentence=f"mystery {name} as given misses the target on "
             f"{on}: its training loss ends above half the baseline",
         ),
@@ -243,14 +243,14 @@ def confirm_repair(comparison: "Comparison", seeds=CONFIRM_SEEDS, *, margin: flo
             [r.recent_loss / r.baseline for r in afters],
             half / before.baseline,
             margin=margin,
-            name=f"09.{name}-{fix}-loss",
+            name=f"11.{name}-{fix}-loss",
             sentence=f"with fix {fix!r}, {on} end with a training loss below half the baseline",
         ),
         claims.all_below(
             [1.0 - r.score for r in afters],
             allowed,
             margin=margin,
-            name=f"09.{name}-{fix}-held-out",
+            name=f"11.{name}-{fix}-held-out",
             sentence=f"with fix {fix!r}, {on} reach held-out "
             f"{metric} ≥ {TARGETS[metric]:g}: {shortfall}",
         ),
@@ -298,7 +298,7 @@ def confirm_fading(profile, *, margin: float = 2.0):
         [lag_decay(profile)],
         THRESHOLDS["vanishing_ratio"].value,
         margin=margin,
-        name="09.E-fades-along-the-sequence",
+        name="11.E-fades-along-the-sequence",
         sentence=f"at lag {k}, where the first marked value sits on average, less than "
         f"{format_threshold('vanishing_ratio')} of the error signal at lag 0 is left: the ratio "
         "below which diagnose calls a network's first layers starved",

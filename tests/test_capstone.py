@@ -1,4 +1,4 @@
-"""helpers.capstone and the checks of notebook 09: every name the notebook and its exercises use is
+"""helpers.capstone and the checks of notebook 11: every name the notebook and its exercises use is
 importable from here (the same object as in its concept module), the capstone's data sets
 (helpers.data), every verdict of the checks holds by a margin, and the checks' answers.
 
@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from helpers import capstone, checklist, data, mysteries, repairs
-from helpers.exercises import nb09
+from helpers.exercises import nb11
 
-# The fixes the checks accept (their docstrings in helpers.exercises.nb09 say the same).
+# The fixes the checks accept (their docstrings in helpers.exercises.nb11 say the same).
 ACCEPTED_FIXES = {
     "A": {"relu_he", "batch_norm", "residual"},
     "B": {"he_init", "relu_he", "xavier"},
@@ -135,50 +135,50 @@ def test_every_check_verdict_holds_by_a_margin(name):
     ],
 )
 def test_causes_are_accepted_in_several_phrasings(name, answer):
-    assert nb09.judge_cause(name, answer).correct
+    assert nb11.judge_cause(name, answer).correct
 
 
 def test_every_broken_mystery_has_a_hint_for_fixes_that_fail():
     broken = {name for name, cause in capstone.ANSWERS.items() if cause != "converged"}
-    assert set(nb09.WHAT_A_REPAIR_CHANGES) == broken
-    assert {name for name, _ in nb09.FIX_HINTS} <= broken
+    assert set(nb11.WHAT_A_REPAIR_CHANGES) == broken
+    assert {name for name, _ in nb11.FIX_HINTS} <= broken
 
 
 def test_fix_answers_of_the_wrong_kind_get_a_hint_without_training():
-    assert "as a string" in nb09.judge_fix("B", 3).message
-    assert "not on the menu" in nb09.judge_fix("B", "dropout").message
-    assert "does not fit" in nb09.judge_fix("A", "lstm").message
-    assert "shown above" in nb09.judge_fix("A", "ReLU", exclude=("relu_he",)).message
+    assert "as a string" in nb11.judge_fix("B", 3).message
+    assert "not on the menu" in nb11.judge_fix("B", "dropout").message
+    assert "does not fit" in nb11.judge_fix("A", "lstm").message
+    assert "shown above" in nb11.judge_fix("A", "ReLU", exclude=("relu_he",)).message
 
 
 def test_the_named_causes_are_understood():
     for key, text in capstone.CAUSES.items():
-        assert nb09.classify_cause(text) == key
+        assert nb11.classify_cause(text) == key
     assert set(capstone.ANSWERS.values()) <= set(capstone.CAUSES)
 
 
 @pytest.mark.slow
 def test_a_wrong_cause_gets_a_hint_with_the_runs_own_numbers():
-    feedback = nb09.judge_cause("D", "vanishing")
+    feedback = nb11.judge_cause("D", "vanishing")
     assert not feedback.correct
     ratio = repairs.run("D").evidence("layer_ratio")
     assert f"{ratio:.1e}" in feedback.message
     assert checklist.format_threshold("vanishing_ratio") in feedback.message
-    healthy = nb09.judge_cause("C", "healthy")
+    healthy = nb11.judge_cause("C", "healthy")
     assert not healthy.correct and "done" in healthy.message
-    unknown = nb09.judge_cause("B", "bad luck")
+    unknown = nb11.judge_cause("B", "bad luck")
     assert "not one of the causes" in unknown.message
 
 
 @pytest.mark.slow
 def test_fix_answers_are_normalized_and_judged_by_training():
-    assert nb09.normalize_fix("He") == "he_init"
-    assert nb09.normalize_fix("Batch Norm") == "batch_norm"
-    assert nb09.check_mystery_b(("exploding", "He")).correct  # a (cause, fix) pair unpacks
-    clipped = nb09.check_mystery_b("exploding", "clip")
+    assert nb11.normalize_fix("He") == "he_init"
+    assert nb11.normalize_fix("Batch Norm") == "batch_norm"
+    assert nb11.check_mystery_b(("exploding", "He")).correct  # a (cause, fix) pair unpacks
+    clipped = nb11.check_mystery_b("exploding", "clip")
     assert not clipped.correct and "symptom" in clipped.message
-    assert not nb09.check_mystery_c("converged", "relu_he").correct
-    assert nb09.check_mystery_c("converged", "stop").correct
-    assert "does not fit" in nb09.check_mystery_e("vanishing", "batch_norm").message
-    half = nb09.check_mystery_d("learning rate too small")
+    assert not nb11.check_mystery_c("converged", "relu_he").correct
+    assert nb11.check_mystery_c("converged", "stop").correct
+    assert "does not fit" in nb11.check_mystery_e("vanishing", "batch_norm").message
+    half = nb11.check_mystery_d("learning rate too small")
     assert not half.correct and "second ..." in half.message

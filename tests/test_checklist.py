@@ -1,5 +1,5 @@
 """helpers.checklist: the checklist quotes every threshold diagnose applies, and docs/checklist.md
-and notebook 09 carry exactly its text."""
+and notebook 11 carry exactly its text."""
 
 import json
 from pathlib import Path
@@ -11,7 +11,7 @@ from helpers.activations import saturation_threshold
 from helpers.diagnose import THRESHOLDS
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "09_capstone_diagnose_and_fix.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "11_capstone_diagnose_and_fix.ipynb"
 
 
 _SUPERSCRIPT_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
@@ -67,7 +67,7 @@ def test_notebook_ends_with_the_same_checklist():
     nb = json.loads(NOTEBOOK.read_text())
     markdown = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
     expected = checklist.checklist_markdown().strip()
-    assert expected in [text.strip() for text in markdown], "rebuild notebook 09's checklist cell"
+    assert expected in [text.strip() for text in markdown], "rebuild notebook 11's checklist cell"
     position = [text.strip() for text in markdown].index(expected)
     assert all(not text.startswith("## ") or "Summary" in text or "reading" in text
                for text in markdown[position + 1:])  # fmt: skip

@@ -19,8 +19,8 @@ COURSE_MAP = [
     "05_activation_functions",
     "06_weight_initialization",
     "07_normalization_and_skip_connections",
-    "08_recurrent_networks_and_lstm",
-    "09_capstone_diagnose_and_fix",
+    "09_recurrent_networks_and_lstm",
+    "11_capstone_diagnose_and_fix",
 ]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
 NBVAL_MARKERS = ("NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION")

@@ -1,4 +1,4 @@
-"""helpers.plots.capstone: the figures of notebook 09 draw what they say, from stand-in runs."""
+"""helpers.plots.capstone: the figures of notebook 11 draw what they say, from stand-in runs."""
 
 from types import SimpleNamespace
 

@@ -110,7 +110,7 @@ def test_read_evidence_of_a_diverged_run_and_its_logged_margin(tmp_path, monkeyp
         "  held-out   R² n/a: the run diverged",
     ]
     entry = json.loads(log.read_text().splitlines()[-1])
-    assert entry["claim"] == "09.evidence-B" and entry["margin"] == pytest.approx(evidence.margin)
+    assert entry["claim"] == "11.evidence-B" and entry["margin"] == pytest.approx(evidence.margin)
     assert 1.5 < evidence.margin < 2  # the first loss, 3.5e5 times the baseline, against 2e5
 
 
@@ -138,7 +138,7 @@ def test_readings_of_a_stalled_run_from_a_fake_monitor():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", mysteries.MYSTERIES)
 def test_the_notebooks_readings_are_far_from_their_band_edges(name):
-    # notebook 09 prints these words for seed 0; a margin near 1 would let another machine print
+    # notebook 11 prints these words for seed 0; a margin near 1 would let another machine print
     # another word (FIELD-NOTES: the four floating-point paths agree on seed 0 to a few percent)
     marks = readings.readings(repairs.run(name))
     assert min(margin for _, margin in marks.values()) >= 1.3, marks

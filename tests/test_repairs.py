@@ -74,16 +74,16 @@ def test_each_intended_fix_repairs_its_mystery_on_five_seeds(name):
     assert comparison.improved
     confirmation = repairs.confirm_repair(comparison, FIVE_SEEDS, margin=REPAIR_MARGIN[name])
     assert [v.name for v in confirmation.verdicts] == [
-        f"09.{name}-as-given",
-        f"09.{name}-{fix}-loss",
-        f"09.{name}-{fix}-held-out",
+        f"11.{name}-as-given",
+        f"11.{name}-{fix}-loss",
+        f"11.{name}-{fix}-held-out",
     ]
 
 
 @pytest.mark.slow
 def test_confirm_repair_fails_for_a_fix_that_does_not_repair():
     comparison = readings.Comparison(repairs.run("A"), repairs.run("A", "xavier"))
-    with pytest.raises(ClaimFailed, match="09.A-xavier-loss"):
+    with pytest.raises(ClaimFailed, match="11.A-xavier-loss"):
         repairs.confirm_repair(comparison, seeds=[0])
 
 
@@ -181,5 +181,5 @@ def test_confirm_repair_names_its_seeds_and_rejects_none():
     comparison = readings.Comparison(repairs.run("B"), repairs.run("B", "lower_lr"))
     with pytest.raises(ValueError, match="seeds is empty"):
         repairs.confirm_repair(comparison, seeds=[])
-    with pytest.raises(ClaimFailed, match="09.B-lower_lr-loss"):  # diverged: no repair
+    with pytest.raises(ClaimFailed, match="11.B-lower_lr-loss"):  # diverged: no repair
         repairs.confirm_repair(comparison, seeds=[0])

@@ -1,6 +1,6 @@
 """Synthetic long-memory tasks for recurrent networks: the adding problem and copy memory.
 
-Notebook 08 trains a tanh RNN and an LSTM on the adding problem: the answer depends on two inputs
+Notebook 09 trains a tanh RNN and an LSTM on the adding problem: the answer depends on two inputs
 far back in the sequence, so only a network whose error signal survives many time steps learns it.
 Every generator takes a ``seed`` (or a ``torch.Generator``) and returns the same data for the same
 seed (PyTorch's CPU generator is the same on every machine for a given PyTorch release).

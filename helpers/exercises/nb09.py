@@ -1,405 +1,189 @@
-"""Exercises for notebook 09 (the capstone): name the cause of each mystery run and repair it.
+"""Exercises for notebook 09 (recurrent networks and LSTM): the adding problem's baseline, the
+gradient factor of a linear RNN over 20 steps, an LSTM cell's error after 50 steps behind a
+constant forget gate, and a gradient clipped by norm.
 
-``check_mystery_b`` to ``check_mystery_e`` take the cause in words and one fix from
-``helpers.capstone.FIXES``; ``check_another_fix_a`` asks for a second repair of mystery A. A fix
-is judged by training it (``helpers.capstone.run``, cached): it must reach the target of
-``Run.target_met`` where the original does not. Hints quote the run's own evidence and the rules
-of ``helpers.diagnose``.
+Each check answers "correct" or with a hint aimed at the slip the answer suggests; none raises.
 """
 
 import math
-import re
 
-from helpers import capstone
-from helpers.diagnose import THRESHOLDS
-from helpers.exercises import UNANSWERED, Feedback, exercise, unanswered
+import numpy as np
 
-# How a learner may name each cause (compared after normalize()). The last four are recognised
-# but are never the whole answer; each gets its own hint.
-_LR = ("learning rate", "lr", "step size")
-PHRASES = {
-    "vanishing": (
-        "vanishing",
-        "vanishing gradient",
-        "vanishing gradients",
-        "gradient vanishing",
-        "gradients vanish",
-        "vanishing gradient problem",
-        "vanishing over time",
-        "vanishing through time",
-        "vanishing gradients over time",
-        "vanishing gradients through time",
-        "vanishing gradients in time",
-    ),
-    "exploding": (
-        "exploding",
-        "exploding gradient",
-        "exploding gradients",
-        "gradient explosion",
-        "gradients explode",
-        "exploding gradient problem",
-        "divergence",
-        "diverged",
-        "overflow",
-        "numerical overflow",
-    ),
-    "converged": (
-        "converged",
-        "converged nothing wrong",
-        "convergence",
-        "finished",
-        "training finished",
-        "done",
-        "nothing",
-        "nothing wrong",
-        "nothing is wrong",
-        "nothing to fix",
-        "none",
-        "no problem",
-        "fine",
-    ),
-    "small_lr": tuple(
-        phrase
-        for lr in _LR
-        for phrase in (f"{lr} too small", f"{lr} too low", f"small {lr}", f"low {lr}")
-    ),
-    "saturation": ("saturation", "saturated", "saturated units", "saturated activations"),
-    "dying_relu": ("dying relu", "dead relu", "dead relus", "dying relus", "dead units"),
-    "healthy": ("healthy", "training in progress", "still improving"),
-    "large_lr": tuple(
-        phrase
-        for lr in _LR
-        for phrase in (f"{lr} too large", f"{lr} too high", f"large {lr}", f"high {lr}")
-    ),
-}
-CAUSE_CHOICES = ", ".join(capstone.CAUSES.values())
-FIX_ALIASES = {
-    "relu": "relu_he",
-    "he": "he_init",
-    "kaiming": "he_init",
-    "glorot": "xavier",
-    "batchnorm": "batch_norm",
-    "bn": "batch_norm",
-    "skip": "residual",
-    "skip_connections": "residual",
-    "clipping": "clip",
-    "gradient_clipping": "clip",
-    "nothing": "none",
-    "stop": "none",
-    "early_stopping": "none",
-}
-WORKED_FIX_A = "relu_he"  # the fix the notebook demonstrates on mystery A
+from helpers import activations as A
+from helpers import recurrent
+from helpers.data import sequences
+from helpers.exercises import UNANSWERED, Feedback, as_number, exercise, near, unanswered
+
+# --- reference solutions (named, computed with helpers code) -------------------------------------
 
 
-# --- reading answers -----------------------------------------------------------------------------
+def solution_baseline():
+    """Predict the mean target, 1, for every sequence and measure the MSE on many sequences."""
+    _, y = sequences.adding_problem(200_000, 20, seed=0)
+    return sequences.mean_predictor_mse(y)
 
 
-def normalize(text: str) -> str:
-    """Lower case; '_', '-', brackets, colons and commas as spaces; single spaces; no surrounding
-    punctuation or leading article."""
-    text = re.sub(r"[\s_\-():,]+", " ", text.lower()).strip(" .!?'\"")
-    return re.sub(r"^(the|a|an) ", "", text)
+def solution_linear_factor():
+    """A linear RNN with W_hh = 0.9·Q (Q orthogonal): 20 Jacobians W_hhᵀ shrink the gradient
+    by exactly 0.9 each; measured with BPTT."""
+    import torch
+
+    model = recurrent.make_model("linear", spectral_radius=0.9, seed=0, dtype=torch.float64)
+    x, y = sequences.adding_problem(8, 30, seed=0)
+    profile = recurrent.gradient_vs_lag(model, x, y)
+    return profile.h[20] / profile.h[0]
 
 
-def classify_cause(text: str) -> str | None:
-    """The key of :data:`PHRASES` that ``text`` names, or None."""
-    said = normalize(text)
-    return next((key for key, phrases in PHRASES.items() if said in phrases), None)
+def solution_forget_factor():
+    """With no recurrent weights the cell error is multiplied by the forget gate f = σ(3) at each
+    of the 50 steps: ∂L/∂c_(t−1) = f ⊙ ∂L/∂c_t."""
+    return A.activation("sigmoid", 3.0) ** 50
 
 
-def normalize_fix(text: str) -> str:
-    """A fix as typed (any case, spaces, hyphens, a few aliases) as a key of FIXES, or the
-    normalized text if it names none."""
-    key = re.sub(r"[\s\-+]+", "_", text.strip().lower()).strip("_")
-    return FIX_ALIASES.get(key, key)
+def solution_clipped():
+    """Clipping by norm rescales g = (6, 8), of norm 10, by 5/10: same direction, norm 5."""
+    clipped, _ = recurrent.clip_by_norm(np.array([6.0, 8.0]), 5.0)
+    return clipped
 
 
-# --- wording the evidence ------------------------------------------------------------------------
-
-
-def _f(key: str) -> str:
-    """A threshold of helpers.diagnose as the checklist prints it (e.g. 10⁻³, 70%)."""
-    return capstone.format_threshold(key)
-
-
-def _sci(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else f"{x:.1e}"
-
-
-def _num(x: float) -> str:
-    if math.isnan(x):
-        return "n/a"
-    return f"{x:.3g}" if math.isfinite(x) else "inf"
-
-
-def _score(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else f"{x:.2f}"
-
-
-def facts(name: str) -> str:
-    """What the evidence of mystery ``name`` (seed 0) says, in a sentence or two."""
-    r = capstone.run(name)
-    if r.diverged:
-        return (
-            f"Here the loss was {_num(r.losses[0])} at the first step and {_num(r.losses[-1])} "
-            f"at step {r.diagnosis.evidence['nonfinite_step']}."
-        )
-    text = (
-        f"Here the loss ended {100 * r.evidence('drop'):.0f}% below its reference "
-        f"{_num(r.evidence('reference'))}, the first/last gradient ratio is "
-        f"{_sci(r.evidence('layer_ratio'))}, the largest layer gradient "
-        f"{_sci(r.evidence('grad_max'))}, the largest update/weight ratio "
-        f"{_sci(r.evidence('update_max'))}, and the held-out {r.metric} is {_score(r.score)}."
-    )
-    if name == "E":
-        text += " A recurrent net is deep in time: look at the gradient against the time lag."
-    return text
-
-
-def looks_like(claimed: str) -> str:
-    """How the claimed cause shows in the numbers (the rules of helpers.diagnose)."""
-    return {
-        "vanishing": (
-            f"Vanishing gradients show as a first/last gradient ratio below "
-            f"{_f('vanishing_ratio')} with the first layer under {_f('tiny_gradient')}, or as "
-            f"every layer under {_f('stalled_gradient')} while the loss stalls near the baseline."
-        ),
-        "exploding": (
-            "Exploding gradients show as NaN or inf in the loss or the gradients, or a "
-            f"first/last gradient ratio above {_f('exploding_ratio')}."
-        ),
-        "converged": (
-            f"Converged means the loss levelled off at least {_f('converged_drop')} below its "
-            "reference (its start or the baseline), with a good held-out score."
-        ),
-        "small_lr": (
-            "A learning rate that is too small leaves the gradients usable but moves each weight "
-            f"by less than {_f('tiny_update')} of its size per step (healthy: about "
-            f"{_f('healthy_update')})."
-        ),
-        "saturation": (
-            f"Saturation is one road to vanishing gradients: at least "
-            f"{_f('saturated_fraction')} of a layer's pre-activations in the flat tails. "
-            "Check the 'units' line of the diagnosis (if there is one); name the broader problem."
-        ),
-        "dying_relu": (
-            f"Dying ReLU is one road to vanishing gradients: at least {_f('dead_fraction')} "
-            "of a layer's units output 0 for every example. Check the 'units' line of the "
-            "diagnosis (if there is one); name the broader problem."
-        ),
-        "healthy": (
-            "diagnose calls a run healthy when nothing is wrong with its gradients; the question "
-            "is what explains the loss curve you see."
-        ),
-        "large_lr": (
-            "A learning rate that is too large makes the loss jump or turn NaN after an update; "
-            "a loss that is already huge before the first update has another cause."
-        ),
-    }[claimed]
-
-
-CORRECT_CAUSE = {
-    "A": "Vanishing: every layer's gradient is tiny and the loss sits at the baseline ln 2.",
-    "B": "Exploding: the loss is huge from the first step and overflows after one update.",
-    "C": "Converged: the loss fell far below ln 3 and levelled off; nothing is broken.",
-    "D": "Learning rate too small: the gradients are fine, but each step barely moves a weight.",
-    "E": "Vanishing through time: per layer the gradients look fine, but the error signal fades "
-    "step by step back through the sequence, so the net never links the target to the marks.",
-}
-
-# Why a fix a learner is likely to try does not work.
-FIX_HINTS = {
-    ("A", "xavier"): "the sigmoid's slope is at most 1/4, so with weights scaled to the fan-in "
-    "each layer still multiplies the gradient by about 1/4. Change the activation, or give the "
-    "signal another path.",
-    ("A", "he_init"): "He's scale is derived for ReLU; on a sigmoid each layer still multiplies "
-    "the gradient by about 0.35. Change the activation, or give the signal another path.",
-    ("B", "clip"): "clipping keeps the numbers finite, but the loss stays far above the "
-    "baseline: the weights themselves are too large. Clipping treats the symptom, not the cause.",
-    ("B", "lower_lr"): "the loss is already huge before the first update, so the learning rate "
-    "is not the cause: look at the scale of the initial weights.",
-    ("B", "batch_norm"): "the training loss fell below half the baseline, but the held-out R² "
-    "stayed below 0, worse than predicting the mean: this network fits the training set without "
-    "learning the function. Fix the cause, the scale of the initial weights.",
-    ("B", "residual"): "skip connections add x to f(x): with weights this large the signal grows "
-    "even faster.",
-    ("E", "lstm"): "the LSTM does learn this task, but more slowly: within the same 300 steps it "
-    "is still at the baseline (notebook 08 trains it for about 1000). Try the other gated cell.",
-}
-
-
-# What a repair of each mystery has to change, for the fixes without a hint of their own.
-WHAT_A_REPAIR_CHANGES = {
-    "A": "the gradient is tiny in every layer; a repair must change how it flows through the "
-    "layers (the activation, a normalization or a shortcut), not the optimizer's step.",
-    "B": "the first forward pass is already enormous; a repair must change the scale of the "
-    "initial weights.",
-    "D": "the gradients are fine already; what makes every step move the weights so little?",
-    "E": "the error signal fades along the sequence; a repair must change the recurrent cell.",
-}
-
-
-def _before_after(before, after) -> str:
-    return (
-        f"training loss {_num(before.recent_loss)} -> {_num(after.recent_loss)}, held-out "
-        f"{after.metric} {_score(before.score)} -> {_score(after.score)}, first/last gradient "
-        f"ratio {_sci(before.evidence('layer_ratio'))} -> {_sci(after.evidence('layer_ratio'))}"
-    )
-
-
-# --- judging -------------------------------------------------------------------------------------
-
-
-def judge_cause(name: str, answer) -> Feedback:
-    """Is ``answer`` (text) the cause of mystery ``name``? A hint from the run's evidence if not."""
-    if unanswered(answer):
-        return Feedback(False, UNANSWERED)
-    if not isinstance(answer, str):
-        return Feedback(
-            False,
-            f'Name the cause in words, as a string such as "vanishing gradients"; got '
-            f"{answer!r}. The options: {CAUSE_CHOICES}.",
-        )
-    claimed = classify_cause(answer)
-    expected = capstone.ANSWERS[name]
-    if claimed == expected:
-        return Feedback(True, CORRECT_CAUSE[name])
-    if claimed is None:
-        return Feedback(
-            False,
-            f"{answer!r} is not one of the causes these mysteries have: {CAUSE_CHOICES}. Read "
-            "the diagnosis's label and the evidence lines under it.",
-        )
-    hint = looks_like(claimed)
-    if claimed == "healthy" and expected == "converged":
-        hint = (
-            "Nothing is broken, yes; but diagnose calls a run healthy while its loss still "
-            "falls, and this loss has stopped falling. Which word means the job is done?"
-        )
-    return Feedback(False, f"Not {answer!r}. {hint} {facts(name)}")
-
-
-def judge_fix(name: str, fix, *, exclude: tuple[str, ...] = ()) -> Feedback:
-    """Does ``fix`` repair mystery ``name``? It is trained to find out (seed 0): a repair reaches
-    the target of ``Run.target_met`` where the original does not. For the mystery that is fine,
-    the right answer is "none"."""
-    if unanswered(fix):
-        return Feedback(False, UNANSWERED)
-    menu = ", ".join(repr(f) for f in capstone.applicable_fixes(name))
-    if not isinstance(fix, str):
-        return Feedback(False, f"Name the fix as a string, one of {menu}; got {fix!r}.")
-    key = normalize_fix(fix)
-    if key not in capstone.FIXES:
-        return Feedback(False, f"{fix!r} is not on the menu. Choose one of {menu}.")
-    if key not in capstone.applicable_fixes(name):
-        return Feedback(False, f"{key!r} does not fit this architecture. Choose one of {menu}.")
-    if key in exclude:
-        return Feedback(False, f"{key!r} is the fix shown above; find another one that works.")
-    before = capstone.run(name)
-    if capstone.ANSWERS[name] == "converged":
-        if key == "none":
-            return Feedback(
-                True,
-                f"Nothing to repair: held-out {before.metric} {_score(before.score)}. The loss "
-                f"stopped improving around step {before.diagnosis.evidence['plateau_step']} of "
-                f"{len(before.losses)}, so training could have stopped there.",
-            )
-        return Feedback(
-            False,
-            f"Nothing is broken here (held-out {before.metric} {_score(before.score)}): {key!r} "
-            "would train a different model, not repair this one. Which option changes nothing?",
-        )
-    if key == "none":
-        return Feedback(False, f"Changing nothing leaves the run as it was. {facts(name)}")
-    after = capstone.run(name, key)
-    if after.target_met:
-        return Feedback(True, f"With {key!r}: {_before_after(before, after)}.")
-    target = f"{after.metric} ≥ {capstone.TARGETS[after.metric]:g} and a loss ≤ half the baseline"
-    why = FIX_HINTS.get((name, key), WHAT_A_REPAIR_CHANGES[name])
-    return Feedback(
-        False, f"With {key!r}: {_before_after(before, after)}; the target is {target}. Why: {why}"
-    )
-
-
-def judge_mystery(name: str, cause, fix) -> Feedback:
-    """The cause first; once it is right, the fix. A (cause, fix) pair as ``cause`` is unpacked."""
-    if isinstance(cause, tuple | list) and len(cause) == 2 and unanswered(fix):
-        cause, fix = cause
-    verdict = judge_cause(name, cause)
-    if not verdict.correct:
-        return verdict
-    if unanswered(fix):
-        return Feedback(
-            False, f"The cause is right. {verdict.message} Now replace the second ... with a fix."
-        )
-    repaired = judge_fix(name, fix)
-    return Feedback(repaired.correct, f"{verdict.message} {repaired.message}")
-
-
-# --- reference solutions: read the evidence with helpers code ------------------------------------
-
-
-def solution_another_fix_a():
-    """Batch norm rescales every layer's pre-activations to unit variance, so the signal and the
-    gradient no longer shrink layer by layer (skip connections work too)."""
-    assert capstone.run("A", "batch_norm").target_met
-    return "batch_norm"
-
-
-def solution_mystery_b():
-    """diagnose's label is the cause; the loss is huge before any update, so scale the initial
-    weights to the layer size (He for ReLU)."""
-    return capstone.run("B").diagnosis.label, "he_init"
-
-
-def solution_mystery_c():
-    """Converged, with a good held-out accuracy: nothing to repair."""
-    return capstone.run("C").diagnosis.label, "none"
-
-
-def solution_mystery_d():
-    """diagnose says healthy and names the cause; every update is under 1e-4 of its weight."""
-    return capstone.run("D").diagnosis.cause, "raise_lr"
-
-
-def solution_mystery_e():
-    """diagnose sees nothing per layer, but the gradient reaching the first marked value is a
-    tiny fraction of the last step's: vanishing through time. A gated cell carries it."""
-    profile = capstone.lag_profile(capstone.run("E").trained)
-    assert capstone.lag_decay(profile) < THRESHOLDS["vanishing_ratio"].value
-    return "vanishing gradients", "gru"
+# --- shared parsing ------------------------------------------------------------------------------
 
 
 # --- the checks ----------------------------------------------------------------------------------
 
 
-@exercise(solution=solution_another_fix_a)
-def check_another_fix_a(fix) -> Feedback:
-    """A second repair of mystery A besides the worked "relu_he": "batch_norm" or "residual".
+@exercise(solution=solution_baseline)
+def check_baseline(answer) -> Feedback:
+    """Exercise 1: the MSE of always predicting the mean target of the adding problem."""
+    value, problem = as_number(answer)
+    if problem is not None:  # (a Feedback is falsy when not correct)
+        return problem
+    expected = sequences.ADDING_BASELINE_MSE
+    if near(value, expected):
+        return Feedback(
+            True,
+            f"{value:.4g} ≈ 1/6: the MSE of the best constant is the variance of the target, "
+            "Var(u₁ + u₂) = 1/12 + 1/12. A network must beat this to have learned anything.",
+        )
+    if value < 0:
+        hint = "A mean squared error cannot be negative."
+    elif near(value, 1 / 12):
+        hint = "1/12 is the variance of one U(0, 1) value; the target is the sum of two."
+    elif near(value, 1 / 3) or near(value, 1 / math.sqrt(6)):
+        hint = "Check the arithmetic: the variances of independent values add, 1/12 + 1/12."
+    elif near(value, 1.0):
+        hint = "1 is the mean target (the prediction), not its error."
+    else:
+        hint = (
+            "The best constant prediction is the mean target, E(u₁ + u₂) = 1; its MSE is "
+            "E[(y − 1)²] = Var(y). Each U(0, 1) value has variance 1/12. Or measure it: "
+            "helpers.data.sequences.mean_predictor_mse(y) on many sequences."
+        )
+    return Feedback(False, f"{value:.4g} is not it. {hint}")
 
-    A repair reaches held-out accuracy ≥ 0.9 with a loss at most half the baseline."""
-    return judge_fix("A", fix, exclude=(WORKED_FIX_A,))
+
+@exercise(solution=solution_linear_factor)
+def check_linear_factor(answer) -> Feedback:
+    """Exercise 2: ‖∂L/∂h_(T−20)‖ / ‖∂L/∂h_T‖ for a linear RNN whose W_hh = 0.9·(orthogonal)."""
+    value, problem = as_number(answer)
+    if problem is not None:  # (a Feedback is falsy when not correct)
+        return problem
+    expected = 0.9**20
+    if near(value, expected):
+        return Feedback(
+            True,
+            f"0.9^20 ≈ {expected:.3g}: twenty steps cost almost 90% of the signal, and a "
+            "hundred steps would leave 0.9^100 ≈ 2.7e-5.",
+        )
+    if value < 0:
+        hint = "A ratio of two norms cannot be negative."
+    elif near(value, 0.9 * 20):
+        hint = "You multiplied 0.9 by 20; BPTT multiplies twenty factors of 0.9."
+    elif near(value, 0.9):
+        hint = "0.9 is one step's factor. The gradient passes twenty Jacobians."
+    elif near(value, 0.9**19) or near(value, 0.9**21):
+        hint = "Off by one step: lag 20 means exactly twenty Jacobians between h_T and h_(T−20)."
+    elif near(value, 1 / expected):
+        hint = "That is the reciprocal. Going back in time the gradient shrinks."
+    else:
+        hint = (
+            "For h_t = W h_(t−1) + U x_t, ∂L/∂h_(t−1) = Wᵀ ∂L/∂h_t. W = 0.9·Q with Q orthogonal "
+            "scales every vector by exactly 0.9, so twenty steps scale it by 0.9^20."
+        )
+    return Feedback(False, f"{value:.4g} is not it. {hint}")
 
 
-@exercise(solution=solution_mystery_b)
-def check_mystery_b(cause, fix=...) -> Feedback:
-    """Mystery B's cause and one repair: exploding gradients; "he_init", "relu_he" or "xavier"."""
-    return judge_mystery("B", cause, fix)
+@exercise(solution=solution_forget_factor)
+def check_forget_factor(answer) -> Feedback:
+    """Exercise 3: ‖∂L/∂c_(T−50)‖ / ‖∂L/∂c_T‖ for an LSTM with forget gate σ(3), no W_hh."""
+    value, problem = as_number(answer)
+    if problem is not None:  # (a Feedback is falsy when not correct)
+        return problem
+    forget = A.activation("sigmoid", 3.0)
+    expected = forget**50
+    if near(value, expected):
+        return Feedback(
+            True,
+            f"σ(3)^50 = {forget:.4f}^50 ≈ {expected:.3g}. With a forget bias of 0 it would be "
+            f"0.5^50 ≈ {0.5**50:.1e}: the forget gate sets the decay, and training can push it "
+            "toward 1.",
+        )
+    if value < 0:
+        hint = "A ratio of two norms cannot be negative."
+    elif near(value, forget):
+        hint = "σ(3) ≈ 0.953 is one step's factor; the error passes fifty forget gates."
+    elif near(value, 0.25**50) or near(value, 0.5**50) or value < 1e-10:
+        hint = (
+            "The cell path has no σ' factor: c_t = f ⊙ c_(t−1) + i ⊙ g is additive, so "
+            "∂c_t/∂c_(t−1) = f itself, not a derivative of f."
+        )
+    elif near(value, 3.0**50) or value > 1:
+        hint = "The gate value is σ(3), a number between 0 and 1, not the bias 3."
+    elif near(value, forget * 50):
+        hint = "Factors multiply: σ(3) to the power 50, not times 50."
+    else:
+        hint = (
+            "With W_hh = 0 and the forget gate at f = σ(3), ∂L/∂c_(t−1) = f ⊙ ∂L/∂c_t. "
+            "Compute σ(3) with helpers.activations.activation('sigmoid', 3.0) and apply it 50 "
+            "times."
+        )
+    return Feedback(False, f"{value:.4g} is not it. {hint}")
 
 
-@exercise(solution=solution_mystery_c)
-def check_mystery_c(cause, fix=...) -> Feedback:
-    """Mystery C's cause and the right response: converged, nothing wrong; "none"."""
-    return judge_mystery("C", cause, fix)
-
-
-@exercise(solution=solution_mystery_d)
-def check_mystery_d(cause, fix=...) -> Feedback:
-    """Mystery D's cause and one repair: learning rate too small; "raise_lr"."""
-    return judge_mystery("D", cause, fix)
-
-
-@exercise(solution=solution_mystery_e)
-def check_mystery_e(cause, fix=...) -> Feedback:
-    """Mystery E's cause and one repair: vanishing gradients through time; "gru"."""
-    return judge_mystery("E", cause, fix)
+@exercise(solution=solution_clipped)
+def check_clipped(answer) -> Feedback:
+    """Exercise 4: g = (6, 8) clipped by norm at max_norm = 5, as two numbers."""
+    if unanswered(answer):
+        return Feedback(False, UNANSWERED)
+    try:
+        vector = np.asarray(answer, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError, RuntimeError):
+        vector = None
+    if vector is None or vector.size != 2 or isinstance(answer, str):
+        return Feedback(
+            False,
+            f"Expected two numbers such as [1.0, 2.0], got {answer!r}. Clip g = (6, 8) by "
+            "norm at 5 and give both components.",
+        )
+    if not np.all(np.isfinite(vector)):
+        return Feedback(False, f"Expected two finite numbers, got {answer!r}.")
+    expected = np.array([3.0, 4.0])
+    shown = f"({vector[0]:.4g}, {vector[1]:.4g})"
+    if np.allclose(vector, expected, rtol=0.01):
+        return Feedback(
+            True,
+            f"{shown}: scaled by 5/10 = 0.5, norm 5, same direction as (6, 8). Clipping by "
+            "norm only shortens the step.",
+        )
+    if np.allclose(vector, [5.0, 5.0], rtol=0.01):
+        hint = "(5, 5) is clipping by value: each component capped at 5, which bends the direction."
+    elif np.allclose(vector, [0.6, 0.8], rtol=0.01):
+        hint = "(0.6, 0.8) has norm 1. Scale the direction to norm max_norm = 5."
+    elif np.allclose(vector, [6.0, 8.0], rtol=0.01):
+        hint = "(6, 8) has norm 10 > 5, so clipping does change it."
+    else:
+        hint = (
+            "Clipping by norm multiplies the whole vector by min(1, max_norm / ‖g‖); here "
+            "‖g‖ = √(36 + 64) = 10."
+        )
+    return Feedback(False, f"{shown} is not it. {hint}")

@@ -1,4 +1,4 @@
-"""The recurrent model family of notebook 08: a tanh RNN, an LSTM, a GRU and a linear RNN.
+"""The recurrent model family of notebook 09: a tanh RNN, an LSTM, a GRU and a linear RNN.
 
 Every model is a :class:`RecurrentNet`: one recurrent layer over the sequence, then a linear
 readout of the last hidden state. :func:`make_model` builds one from a seed (with an optional

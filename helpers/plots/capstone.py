@@ -1,4 +1,4 @@
-"""The figures of notebook 09 (the capstone): a repair's before and after, the gradient along a
+"""The figures of notebook 11 (the capstone): a repair's before and after, the gradient along a
 sequence, and the training loss of every mystery against its baseline."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Figures for notebook 08: gradient versus time lag, adding-problem training, clipping.
+"""Figures for notebook 09: gradient versus time lag, adding-problem training, clipping.
 
 Each function draws one idea and returns the Figure; the notebook calls ``plt.show()``. The
 numbers come from :mod:`helpers.recurrent` (profiles and training runs).
