@@ -20,6 +20,7 @@ from helpers.models import (
     mlp,
     toy_regression,
 )
+from helpers.monitor import gradient_profile
 
 WIDE = 400  # wide layers: sample variances within a few percent of the formula
 
@@ -384,3 +385,55 @@ def test_a_model_too_large_to_allocate_is_refused_up_front():
     model = mlp(3, 7, in_features=4, out_features=2)
     assert parameter_count(3, 7, 4, 2) == sum(p.numel() for p in model.parameters())
     assert parameter_count(12, 3000, 2, 1) < MAX_PARAMETERS < parameter_count(13, 3000, 2, 1)
+
+
+# --- residual connections and homogeneity, measured through the gradients ------------------------
+
+X, Y = toy_regression(64, seed=3)
+
+
+def test_residual_block_backward_is_identity_plus_branch_jacobian():
+    """∂L/∂x_l = ∂L/∂x_(l+1) · (I + ∂f/∂x_l), checked with autograd Jacobians in float64."""
+    torch.manual_seed(0)
+    block = ResidualBlock(5, "sigmoid", None, True).double()
+    x = torch.randn(5, dtype=torch.float64)
+    upstream = torch.randn(5, dtype=torch.float64)  # ∂L/∂x_(l+1)
+    jac_block = torch.autograd.functional.jacobian(block, x)
+    jac_branch = torch.autograd.functional.jacobian(lambda v: block(v) - v, x)
+    torch.testing.assert_close(jac_block, torch.eye(5, dtype=torch.float64) + jac_branch)
+    x.requires_grad_(True)
+    (grad,) = torch.autograd.grad(block(x), x, upstream)
+    torch.testing.assert_close(grad, upstream @ (torch.eye(5, dtype=torch.float64) + jac_branch))
+
+
+@pytest.mark.parametrize("init, scale", [("default", None), ("normal", 0.005)])
+def test_residual_blocks_keep_the_first_layer_weight_gradient_of_a_30_layer_sigmoid_net(
+    init, scale
+):
+    def profile(residual):
+        model = mlp(30, 32, init=init, scale=scale, residual=residual, seed=1).double()
+        return gradient_profile(model, X.double(), Y.double())
+
+    plain, res = profile(False), profile(True)
+    assert plain[0] / plain[-2] < 1e-15  # first hidden layer vs last hidden layer: collapsed
+    assert res[0] / res[-2] > 1e-3  # within about two orders of magnitude (plus input size)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(min_value=0.3, max_value=3.0))
+def test_bias_free_relu_net_is_positively_homogeneous(c):
+    """Scaling every weight by c scales ∂(Σ output)/∂W_l by c^(L−1): why Xavier's 1/√2-smaller
+    weights give every layer a gradient 2^(−(L−1)/2) times He's, not a decay across layers."""
+    model = mlp(6, 8, activation="relu", init="he", bias=False, seed=0).double()
+    scaled = mlp(6, 8, activation="relu", init="he", bias=False, seed=0).double()
+    with torch.no_grad():
+        for p in scaled.parameters():
+            p.mul_(c)
+    x = torch.randn(16, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+    def loss_fn(out, _y):  # linear in the output, so the output's scale passes straight through
+        return out.sum()
+
+    g = gradient_profile(model, x, torch.zeros(16, 1), loss_fn=loss_fn)
+    g_scaled = gradient_profile(scaled, x, torch.zeros(16, 1), loss_fn=loss_fn)
+    np.testing.assert_allclose(g_scaled, g * c**6, rtol=1e-9)  # 7 Linear layers: L − 1 = 6
