@@ -19,6 +19,7 @@ COURSE_MAP = [
     "05_activation_functions",
     "06_weight_initialization",
     "07_normalization_and_skip_connections",
+    "08_which_fix_for_which_cause",
     "09_recurrent_networks_and_lstm",
     "11_capstone_diagnose_and_fix",
 ]

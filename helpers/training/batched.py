@@ -95,6 +95,8 @@ class Stack:
         """Ioffe & Szegedy (2015): normalize each unit over the batch (biased variance); running
         statistics move by ``momentum`` towards the batch mean and unbiased variance."""
         mean_key, var_key = f"{prefix}running_mean", f"{prefix}running_var"
+        if module.momentum is not None:
+            return self._fused_batch_norm(module, prefix, h, training)
         if training or not module.track_running_stats:
             mean = h.mean(dim=1, keepdim=True)
             var = h.var(dim=1, unbiased=False, keepdim=True)
@@ -111,6 +113,23 @@ class Stack:
         if module.affine:
             h = h * self.params[f"{prefix}weight"][:, None] + self.params[f"{prefix}bias"][:, None]
         return h
+
+    def _fused_batch_norm(self, module: nn.BatchNorm1d, prefix: str, h, training: bool):
+        """The same normalization through torch's fused kernel: with the batch axis first, each
+        (copy, unit) pair is one channel of ``F.batch_norm``, which also updates its running
+        statistics in place (views of the stacked buffers)."""
+        copies, batch, units = h.shape
+        flat = h.transpose(0, 1).reshape(batch, copies * units)
+        tracked = module.track_running_stats
+        mean = self.buffers[f"{prefix}running_mean"].view(-1) if tracked else None
+        var = self.buffers[f"{prefix}running_var"].view(-1) if tracked else None
+        weight = self.params[f"{prefix}weight"].reshape(-1) if module.affine else None
+        bias = self.params[f"{prefix}bias"].reshape(-1) if module.affine else None
+        use_batch = training or not tracked
+        out = F.batch_norm(flat, mean, var, weight, bias, use_batch, module.momentum, module.eps)
+        if tracked and training:
+            self.buffers[f"{prefix}num_batches_tracked"].add_(1)
+        return out.reshape(batch, copies, units).transpose(0, 1)
 
     def write_back(self) -> None:
         """Copy every copy's trained parameters and buffers into its original module."""
