@@ -78,7 +78,9 @@ def test_build_sets_hidden_biases_and_residual_branches():
     residual = matrix.REMEDIES["residual"](matrix.CAUSES["deep_sigmoid"]).build(0)
     blocks = [m for m in residual.modules() if isinstance(m, ResidualBlock)]
     assert len(blocks) == 9
-    assert all(b.centre == 0.5 and b.branch_scale == pytest.approx(1 / math.sqrt(10)) for b in blocks)
+    assert all(
+        b.centre == 0.5 and b.branch_scale == pytest.approx(1 / math.sqrt(10)) for b in blocks
+    )
     relu = matrix.REMEDIES["residual"](matrix.CAUSES["large_init"]).build(0)
     assert all(b.centre == 0.0 for b in relu.modules() if isinstance(b, ResidualBlock))
 
