@@ -126,7 +126,8 @@ def solution_lr_factor():
 @exercise(solution=solution_lr_factor)
 def check_lr_factor(answer) -> Feedback:
     """Factor to multiply small_lr's learning rate by so its largest update/weight ratio reaches
-    Karpathy's ≈ 1e-3 (plain SGD: the update is lr × gradient, so the ratio scales with lr)."""
+    the ≈ 1e-3 of the CS231n notes and Karpathy (plain SGD: the update is lr × gradient, so the
+    ratio scales with lr)."""
     expected = solution_lr_factor()
     hint = (
         "With plain SGD the update is lr × gradient, so the update/weight ratio grows in "

@@ -1,8 +1,8 @@
 """Figures for notebook 04: what a ``GradientMonitor`` recorded, plateaus, and the benchmark.
 
-A layer × step heatmap of log gradient norm, the update-to-weight ratio against Karpathy's ≈ 1e-3
-reference, loss curves with their plateau shaded, held-out accuracy per run and seed, and how far
-apart two runs end that started one float32 step apart. Each function
+A layer × step heatmap of log gradient norm, the update-to-weight ratio against the ≈ 1e-3
+reference (CS231n notes; Karpathy), loss curves with their plateau shaded, held-out accuracy per
+run and seed, and how far apart two runs end that started one float32 step apart. Each function
 draws one idea and returns the Figure; the notebook calls ``plt.show()``.
 """
 
@@ -79,7 +79,8 @@ def gradient_heatmap(monitor, *, title: str | None = None, vmin=None, vmax=None,
 def update_ratios(monitors: dict, *, reference: float | None = None):
     """The update-to-weight ratio ‖ΔW‖/‖W‖ per step, one panel per entry of ``monitors``
     ({title: monitor}), one line per layer (dark = near the input, light = near the output),
-    log scale, with the reference line at Karpathy's ≈ 1e-3. Exact zeros are drawn at the floor.
+    log scale, with the reference line at ≈ 1e-3 (CS231n notes; Karpathy). Exact zeros are drawn
+    at the floor.
     """
     reference = THRESHOLDS["healthy_update"].value if reference is None else reference
     fig, axes = plt.subplots(1, len(monitors), sharey=True, figsize=(4.0 * len(monitors), 3.4))
@@ -95,7 +96,7 @@ def update_ratios(monitors: dict, *, reference: float | None = None):
             if finite.size:
                 lowest = min(lowest, float(finite.min()))
         ax.axhline(reference, color=COLORS["black"], ls="--", lw=1.2)
-        ax.text(0, reference * 1.6, f"≈ {reference:g} (Karpathy)", fontsize=8)
+        ax.text(0, reference * 1.6, f"≈ {reference:g} (CS231n; Karpathy)", fontsize=8)
         ax.set_yscale("log")
         ax.set(title=title, xlabel="training step")
     axes[0].set_ylabel("update / weight per step")

@@ -123,7 +123,8 @@ def _t(name: str) -> float:
 VANISHING_FIX = (
     "scale the initialization to the activation and layer size (Xavier for tanh, He for ReLU; "
     "Xavier does not rescue a deep sigmoid stack; notebook 06), use a non-saturating activation "
-    "(notebook 05), or add normalization or skip connections (notebook 07)"
+    "(notebook 05), or add normalization or skip connections (notebook 07); which fix suits "
+    "which cause: notebook 08"
 )
 
 

@@ -17,8 +17,10 @@ class Threshold:
 
 # Zhang, Zhai, Ma & Shen (2021), "AUTOTRAINER: An Automatic DNN Training Problem Detection
 # and Repair System", ICSE 2021; their detector (utils/monitor.py, gradient_issue) uses β1 = 1e-3,
-# β2 = 1e-4, β3 = 70 and γ = 0.7. Karpathy (2022), "Building makemore part 3: Activations &
-# Gradients, BatchNorm": update-to-data ratio ≈ 1e-3 (log10 ≈ -3) for a healthy learning rate.
+# β2 = 1e-4, β3 = 70 and γ = 0.7. The update-to-weight ratio ≈ 1e-3 for a healthy learning rate
+# is in the Stanford CS231n course notes (Karpathy et al., "Neural Networks Part 3: Learning and
+# Evaluation", section "Ratio of weights:updates", cs231n.github.io), and again in Karpathy (2022),
+# "Building makemore part 3: Activations & Gradients, BatchNorm" (update-to-data, log10 ≈ -3).
 # Wardat, Cruz, Le & Rajan (2022), "DeepDiagnosis", ICSE 2022, check the same kinds of symptoms
 # (loss not decreasing, unchanged weights, saturated activations, dead nodes).
 THRESHOLDS = {
@@ -73,12 +75,13 @@ THRESHOLDS = {
     "healthy_update": Threshold(
         1e-3,
         "typical update-to-weight ratio per step for a well-tuned learning rate (reference line)",
+        "CS231n notes (Karpathy et al.), ratio of weights:updates; "
         "Karpathy (2022), makemore part 3",
     ),
     "tiny_update": Threshold(
         1e-4,
         "every layer's update-to-weight ratio below this: the learning rate is too small",
-        "a decade below Karpathy's ≈ 1e-3",
+        "a decade below the ≈ 1e-3 of CS231n and Karpathy",
     ),
     "converged_drop": Threshold(
         0.5,
