@@ -215,20 +215,9 @@ def _train(net: Network, seeds: tuple) -> tuple[float, np.ndarray]:
 
 
 def signals(net: Network, seed: int = 0) -> tuple[float, np.ndarray]:
-    """At initialization, in float64: the forward spread (standard deviation across training
-    inputs of the last hidden representation, averaged over its units: how much of the input
-    still reaches the top) and the backward profile ‖∂L/∂x_l‖ of every hidden representation,
-    first layer first (``helpers.signal.representation_gradients``)."""
-    model = net.build(seed).double()
+    """At initialization, in float64: the forward spread (``helpers.signal.last_hidden_spread``:
+    how much of the input still reaches the top) and the backward profile ‖∂L/∂x_l‖ of every
+    hidden representation, first layer first (``helpers.signal.representation_gradients``)."""
+    model = net.build(seed)
     (x, y), *_ = splits()
-    x, y = x.double(), y.double()
-    last = signal.hidden_outputs(model)[-1][1]
-    seen = []
-    handle = last.register_forward_hook(lambda module, inputs, out: seen.append(out.detach()))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        handle.remove()
-    spread = float(seen[0].std(dim=0, correction=0).mean())
-    return spread, signal.representation_gradients(model, x, y)
+    return signal.last_hidden_spread(model, x), signal.representation_gradients(model, x, y)

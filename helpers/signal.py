@@ -245,6 +245,23 @@ def hidden_outputs(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return found
 
 
+def last_hidden_spread(model: nn.Module, x) -> float:
+    """How much of the input reaches the top: the standard deviation over the examples of the
+    last hidden representation x_depth (``hidden_outputs``), averaged over its units, from one
+    forward pass of a float64 copy of ``model``."""
+    probe = _float64_copy(model)
+    seen: list = []
+    handle = hidden_outputs(probe)[-1][1].register_forward_hook(
+        lambda module, inputs, out: seen.append(out.detach())
+    )
+    try:
+        with torch.no_grad():
+            probe(_as64(x))
+    finally:
+        handle.remove()
+    return float(seen[0].std(dim=0, correction=0).mean())
+
+
 def representation_gradients(model: nn.Module, x, y) -> np.ndarray:
     """‖∂L/∂x_l‖ for each hidden representation x_1 .. x_depth (first first), MSE loss, float64.
 

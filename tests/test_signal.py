@@ -194,3 +194,19 @@ def test_hidden_outputs_rejects_a_model_without_named_layers():
 def test_errors_name_the_argument(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_last_hidden_spread_is_the_batch_std_of_the_top_representation():
+    from helpers.signal import last_hidden_spread
+
+    model = mlp(1, 3, activation="linear", seed=0)
+    x = torch.randn(50, 2, generator=torch.Generator().manual_seed(1))
+    w, b = model.linear1.weight.detach().double(), model.linear1.bias.detach().double()
+    expected = (x.double() @ w.T + b).std(dim=0, correction=0).mean()
+    assert last_hidden_spread(model, x) == pytest.approx(float(expected), rel=1e-12)
+    assert model.linear1.weight.dtype == torch.float32  # the model itself is untouched
+    dead = mlp(3, 4, activation="relu", init="he", seed=0)
+    with torch.no_grad():
+        for layer in (dead.linear1, dead.linear2, dead.linear3):
+            layer.bias.fill_(-100.0)
+    assert last_hidden_spread(dead, x) == 0.0
