@@ -139,13 +139,7 @@ def splits():
 
 def _relative(model: nn.Module, x, y, mean: float) -> float:
     """MSE of ``model`` on (x, y) ÷ MSE of predicting ``mean``; inf if not finite."""
-    with torch.no_grad():
-        was = model.training
-        model.train(False)
-        loss = float(torch.mean((model(x) - y) ** 2))
-        model.train(was)
-    base = float(torch.mean((y - mean) ** 2))
-    value = loss / base
+    value = training.evaluate(model, x, y) / float(torch.mean((y - mean) ** 2))
     return value if math.isfinite(value) else math.inf
 
 

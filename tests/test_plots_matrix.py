@@ -1,7 +1,5 @@
 """helpers.plots.matrix draws what it says, from stand-in cells."""
 
-from types import SimpleNamespace
-
 import matplotlib
 import numpy as np
 
@@ -11,9 +9,8 @@ from helpers.plots import matrix as plots  # noqa: E402
 
 
 def test_backward_profiles_draw_one_line_per_cell_and_zeros_at_the_bottom():
-    cells = [SimpleNamespace(cause="a", backward=np.array([1e-9, 1e-3, 1.0])),
-             SimpleNamespace(cause="b", backward=np.array([0.0, 0.0, 0.1]))]  # fmt: skip
-    fig = plots.backward_profiles(cells, title="t")
+    profiles = [("a", np.array([1e-9, 1e-3, 1.0])), ("b", np.array([0.0, 0.0, 0.1]))]
+    fig = plots.backward_profiles(profiles, title="t")
     ax = fig.axes[0]
     assert [line.get_label() for line in ax.lines] == ["a", "b"]
     assert ax.get_yscale() == "log" and ax.lines[1].get_ydata()[0] == 1e-30

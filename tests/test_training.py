@@ -219,3 +219,17 @@ def test_record_nonfinite_shows_the_diverged_step_to_the_monitor(data):
     np.testing.assert_array_equal(losses, same)
     assert len(quiet) == len(losses) - 1 and all(math.isfinite(v) for v in quiet)
     assert len(loud) == len(losses) and not math.isfinite(loud[-1])
+
+
+def test_batch_norm_with_momentum_none_keeps_torchs_cumulative_average(data):
+    def build(seed):
+        model = mlp(2, 8, norm="batch", seed=seed)
+        model.norm1.momentum = model.norm2.momentum = None
+        return model
+
+    many = train_many(build, data, seeds=[0], lrs=[0.05], steps=5)
+    single = build(0)
+    training.train(single, data, steps=5, lr=0.05)
+    torch.testing.assert_close(many.models[0].norm2.running_var, single.norm2.running_var,
+                               rtol=1e-4, atol=1e-6)  # fmt: skip
+    assert int(many.models[0].norm2.num_batches_tracked) == 5

@@ -9,15 +9,16 @@ import numpy as np
 from helpers.plots import CYCLE
 
 
-def backward_profiles(cells, *, title: str):
+def backward_profiles(profiles, *, title: str):
     """‖∂L/∂x_l‖ of every hidden representation at initialization against the layer index, one
-    line per cell (``helpers.matrix.Cell``), log scale; exact zeros are drawn at the bottom."""
+    line per (label, profile) pair (``helpers.matrix.signals``), log scale; exact zeros are drawn
+    at the bottom."""
     fig, ax = plt.subplots()
-    for i, cell in enumerate(cells):
-        profile = np.asarray(cell.backward, dtype=np.float64)
+    for i, (label, profile) in enumerate(profiles):
+        profile = np.asarray(profile, dtype=np.float64)
         layers = np.arange(1, profile.size + 1)
         ax.plot(layers, np.maximum(profile, 1e-30), color=CYCLE[i % len(CYCLE)], marker=".",
-                label=cell.cause)  # fmt: skip
+                label=label)  # fmt: skip
     ax.set_yscale("log")
     ax.set(xlabel="hidden layer l (1 = first)", ylabel="‖∂L/∂x_l‖ at initialization", title=title)
     ax.legend(fontsize=8)

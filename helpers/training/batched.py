@@ -92,43 +92,24 @@ class Stack:
         return module(h)  # elementwise activation
 
     def _batch_norm(self, module: nn.BatchNorm1d, prefix: str, h, training: bool):
-        """Ioffe & Szegedy (2015): normalize each unit over the batch (biased variance); running
-        statistics move by ``momentum`` towards the batch mean and unbiased variance."""
-        mean_key, var_key = f"{prefix}running_mean", f"{prefix}running_var"
-        if module.momentum is not None:
-            return self._fused_batch_norm(module, prefix, h, training)
-        if training or not module.track_running_stats:
-            mean = h.mean(dim=1, keepdim=True)
-            var = h.var(dim=1, unbiased=False, keepdim=True)
-            if module.track_running_stats and training:
-                n, m = h.shape[1], module.momentum
-                with torch.no_grad():
-                    unbiased = var.squeeze(1) * n / max(n - 1, 1)
-                    self.buffers[mean_key].mul_(1 - m).add_(m * mean.squeeze(1))
-                    self.buffers[var_key].mul_(1 - m).add_(m * unbiased)
-                    self.buffers[f"{prefix}num_batches_tracked"].add_(1)
-        else:
-            mean, var = self.buffers[mean_key][:, None], self.buffers[var_key][:, None]
-        h = (h - mean) / torch.sqrt(var + module.eps)
-        if module.affine:
-            h = h * self.params[f"{prefix}weight"][:, None] + self.params[f"{prefix}bias"][:, None]
-        return h
-
-    def _fused_batch_norm(self, module: nn.BatchNorm1d, prefix: str, h, training: bool):
-        """The same normalization through torch's fused kernel: with the batch axis first, each
-        (copy, unit) pair is one channel of ``F.batch_norm``, which also updates its running
-        statistics in place (views of the stacked buffers)."""
+        """Ioffe & Szegedy (2015), through torch's fused kernel: with the batch axis first, each
+        (copy, unit) pair is one channel of ``F.batch_norm``, which normalizes over the batch
+        (biased variance) and moves the running statistics (views of the stacked buffers)
+        towards the batch mean and unbiased variance by ``momentum``, or by 1/batches seen when
+        ``momentum`` is None (a cumulative average), as ``nn.BatchNorm1d`` does."""
         copies, batch, units = h.shape
         flat = h.transpose(0, 1).reshape(batch, copies * units)
         tracked = module.track_running_stats
+        factor = module.momentum
+        if tracked and training:
+            seen = self.buffers[f"{prefix}num_batches_tracked"].add_(1)
+            factor = 1.0 / float(seen[0]) if factor is None else factor
         mean = self.buffers[f"{prefix}running_mean"].view(-1) if tracked else None
         var = self.buffers[f"{prefix}running_var"].view(-1) if tracked else None
         weight = self.params[f"{prefix}weight"].reshape(-1) if module.affine else None
         bias = self.params[f"{prefix}bias"].reshape(-1) if module.affine else None
         use_batch = training or not tracked
-        out = F.batch_norm(flat, mean, var, weight, bias, use_batch, module.momentum, module.eps)
-        if tracked and training:
-            self.buffers[f"{prefix}num_batches_tracked"].add_(1)
+        out = F.batch_norm(flat, mean, var, weight, bias, use_batch, factor or 0.0, module.eps)
         return out.reshape(batch, copies, units).transpose(0, 1)
 
     def write_back(self) -> None:
