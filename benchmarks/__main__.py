@@ -28,7 +28,7 @@ def format_value(row: Row) -> str:
 def print_table(rows: list[Row]) -> None:
     headers = ("benchmark", "measure", "value", "budget", "")
     table = [(r.benchmark, r.measure, format_value(r), r.budget_text, r.verdict) for r in rows]
-    widths = [max(len(h), *(len(line[i]) for line in table)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(line[i]) for line in table)]) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     print("  ".join("-" * w for w in widths))
     for line in table:

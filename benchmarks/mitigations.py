@@ -1,13 +1,12 @@
-"""Speed of notebook 07's comparison, and the learning-rate sweep behind its caveats.
-
-``python -m benchmarks mitigations`` times the comparison (part of ``make bench``). Run as a
-module for more:
+"""Notebook 07's configurations: training time per configuration, and the learning-rate sweep
+behind its caveats. Not part of ``make bench`` (notebook 07's own time is measured by
+:mod:`benchmarks.notebooks`); run as a module:
 
     .venv/bin/python -m benchmarks.mitigations            # seconds per configuration
     .venv/bin/python -m benchmarks.mitigations --sweep    # final loss per configuration and lr
 
-The sweep trains every configuration at four learning rates on seeds the comparison does not
-use (100, 101), so what it shows is not fitted to the seeds the notebook reports.
+The sweep trains every configuration at four learning rates on seeds the notebook does not use
+(100, 101), so what it shows is not fitted to the seeds the notebook reports.
 """
 
 import argparse
@@ -16,15 +15,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from benchmarks import Row, one_thread
+from benchmarks import one_thread
 from helpers import mitigations as M
 from helpers.models import mean_baseline_loss
 
 SWEEP_SEEDS = (100, 101)
 SGD_RATES = (0.01, 0.03, 0.1, 0.3)
 ADAM_RATES = (1e-3, 3e-3, 1e-2, 3e-2)
-# The notebook must run top to bottom in under 40 s; the comparison is most of it.
-COMPARISON_BUDGET_S = 30.0
 
 
 def _time_configurations(seeds=M.DEFAULT_SEEDS) -> dict:
@@ -37,23 +34,6 @@ def _time_configurations(seeds=M.DEFAULT_SEEDS) -> dict:
             M.train_run(name, seed)
         times[name] = (time.perf_counter() - wall, time.thread_time() - cpu)
     return times
-
-
-def comparison_speed() -> list[Row]:
-    """The whole comparison (every configuration x 3 seeds, notebook 07's budget)."""
-    times = _time_configurations()
-    wall = sum(w for w, _ in times.values())
-    cpu = sum(c for _, c in times.values())
-    slowest = max(times, key=lambda name: times[name][1])
-    name = f"comparison, {len(times)} configs x {len(M.DEFAULT_SEEDS)} seeds"
-    return [
-        Row(name, "time", wall, "s", budget=COMPARISON_BUDGET_S),
-        Row(name, "CPU time", cpu, "s"),
-        Row(name, f"slowest config ({slowest}), CPU per run", times[slowest][1] / 3, "s"),
-    ]
-
-
-BENCHMARKS = [comparison_speed]
 
 
 def print_configurations() -> None:

@@ -1,23 +1,19 @@
-"""Notebook 07's comparison: the failing network of notebook 03, rescued (or not) by one change
-at a time, trained on the same data, step budget and seeds (every configuration's seeds side by
-side through ``helpers.training.train_many``). The table it prints is in
-:mod:`helpers.comparison_table`.
+"""Notebook 07's configurations: the failing network of notebook 03 and, per configuration, one
+change to it (:data:`MITIGATIONS`), with the data, step budget and seeds they share, and their
+seeded training (through ``helpers.training``).
 """
 
-import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from torch import nn
 
 from helpers import _validate, training
 from helpers.activations import gain
-from helpers.comparison_table import Comparison, Row
-from helpers.course import progress
-from helpers.data import mean_baseline_loss, toy_regression
+from helpers.data import toy_regression
 from helpers.models import linear_layers, mlp
 from helpers.signal import first_last_ratio, unchanged_fractions
 
@@ -44,8 +40,6 @@ class Budget:
     decay). steps and lr default to notebook 03's training run of the failing network.
     adam_lr: Adam's learning rate (betas 0.9, 0.999, eps 1e-8, torch's defaults).
     n_examples, data_seed: the training set, ``toy_regression(n_examples, seed=data_seed)``.
-    target_fraction: a run has *reached the target* once its loss is at most this fraction of
-    the mean-predictor loss Var(y) (0.5: the network explains half the variance, R² ≥ 0.5).
     """
 
     steps: int = 200
@@ -53,7 +47,6 @@ class Budget:
     adam_lr: float = 0.01
     n_examples: int = 256
     data_seed: int = 0
-    target_fraction: float = 0.5
 
 
 DEFAULT_BUDGET = Budget()
@@ -62,7 +55,7 @@ DEFAULT_SEEDS = (0, 1, 2)
 
 @dataclass(frozen=True)
 class Mitigation:
-    """One row of the comparison: the failing network with ``changes`` applied.
+    """One configuration: the failing network with ``changes`` applied.
 
     changes: keyword overrides for ``helpers.models.mlp`` (on top of :data:`FAILING_NETWORK`).
     optimizer: "sgd" or "adam". caveat: what else this change alters, as a reviewer would ask.
@@ -220,119 +213,23 @@ def _padded(losses: np.ndarray, steps: int) -> np.ndarray:
     return out
 
 
-def _run(name: str, seed: int, model: nn.Module, start: tuple, losses: np.ndarray) -> Run:
-    """A :class:`Run` of the trained ``model``; ``start`` = (ratio before training, weights)."""
-    x, y = training_data_cached(start[2])
-    diverged = not np.isfinite(losses).all()
-    ratio_end = math.nan if diverged else first_last_ratio(model, x, y)
-    unchanged = unchanged_fractions(model, start[1])
-    return Run(name, int(seed), losses, start[0], ratio_end, parameter_count(model), unchanged)
-
-
-def _start(model: nn.Module, budget: Budget) -> tuple:
-    x, y = training_data(budget)
-    weights = [layer.weight.detach().clone() for layer in linear_layers(model)]
-    return first_last_ratio(model, x, y), weights, budget
-
-
 def train_run(name: str, seed: int = 0, budget: Budget = DEFAULT_BUDGET) -> Run:
     """Train configuration ``name`` (a key of :data:`MITIGATIONS`) from ``seed`` with
-    :func:`train`; measure the first/last ratio before and after."""
+    :func:`train`; measure the first/last ratio before and after, and which weights moved."""
     _check_budget(budget)
     model = build_model(name, seed)
-    start = _start(model, budget)
+    x, y = training_data(budget)
+    ratio_start = first_last_ratio(model, x, y)
+    weights = [layer.weight.detach().clone() for layer in linear_layers(model)]
     losses = train(model, MITIGATIONS[name].optimizer, budget)
-    return _run(name, seed, model, start, losses)
-
-
-# Rows trained one seed at a time with train_run when ``batched`` is False (compare's default):
-# measured on this 2-core machine, three stacked copies under course_threads cost about twice
-# the CPU time of three single runs, and batch norm's stacked statistics are slower still.
-ONE_AT_A_TIME = frozenset({"batch_norm"})
-
-
-def train_row(
-    name: str, seeds: Sequence[int], budget: Budget = DEFAULT_BUDGET, *, batched: bool = False
-) -> tuple:
-    """Train configuration ``name`` from every seed at once (``helpers.training.train_many``:
-    the seeds' copies side by side as one computation; the rows of :data:`ONE_AT_A_TIME` one
-    seed after the other); one :class:`Run` per seed, the same runs :func:`train_run` gives up to
-    float rounding."""
-    _check_budget(budget)
-    if not batched or name in ONE_AT_A_TIME:
-        return tuple(train_run(name, seed, budget) for seed in seeds)
-    optimizer = MITIGATIONS[name].optimizer
-    starts = {}
-
-    def build(seed: int) -> nn.Module:
-        model = build_model(name, seed)
-        starts[seed] = _start(model, budget)
-        return model
-
-    result = training.train_many(
-        build,
-        training_data(budget),
-        seeds=seeds,
-        lrs=[budget.adam_lr if optimizer == "adam" else budget.lr],
-        steps=budget.steps,
-        optimizer=optimizer,
-    )
-    runs = []
-    for k, (seed, model) in enumerate(zip(result.seeds, result.models, strict=True)):
-        losses = _padded(np.append(result.losses[k], result.final_loss[k]), budget.steps)
-        runs.append(_run(name, int(seed), model, starts[int(seed)], losses))
-    return tuple(runs)
+    ratio_end = math.nan if not np.isfinite(losses).all() else first_last_ratio(model, x, y)
+    unchanged = unchanged_fractions(model, weights)
+    return Run(name, int(seed), losses, ratio_start, ratio_end, parameter_count(model), unchanged)
 
 
 def training_data(budget: Budget = DEFAULT_BUDGET):
     """The training set every configuration shares: ``toy_regression(n, seed=data_seed)``."""
     return toy_regression(budget.n_examples, seed=budget.data_seed)
-
-
-@functools.lru_cache(maxsize=8)
-def training_data_cached(budget: Budget):
-    return training_data(budget)
-
-
-# --- the comparison ------------------------------------------------------------------------------
-
-
-def compare(
-    names: Sequence[str] | None = None,
-    seeds: Sequence[int] = DEFAULT_SEEDS,
-    budget: Budget = DEFAULT_BUDGET,
-) -> Comparison:
-    """Train every configuration in ``names`` (default: all of :data:`MITIGATIONS`, baseline
-    first) from each seed in ``seeds`` under the same ``budget``; return a :class:`Comparison`.
-
-    The seeds change the initial weights only (the data and the full-batch steps are the same).
-    Results are cached in-process: a second call with the same arguments returns at once.
-    """
-    names = tuple(MITIGATIONS) if names is None else tuple(names)
-    if not names:
-        raise ValueError("names must list at least one configuration, e.g. ['baseline', 'relu']")
-    for name in names:
-        _validate.choice(name, MITIGATIONS, "mitigation")
-    seeds = tuple(_check_seed(s) for s in seeds)
-    if not seeds:
-        raise ValueError("seeds must list at least one seed, e.g. (0, 1, 2)")
-    _check_budget(budget)
-    return _compare_cached(names, seeds, budget)
-
-
-@functools.lru_cache(maxsize=16)
-def _compare_cached(names: tuple, seeds: tuple, budget: Budget) -> Comparison:
-    _, y = training_data(budget)
-    baseline = mean_baseline_loss(y)
-    target = budget.target_fraction * baseline
-    runs = {name: _row_cached(name, seeds, budget) for name in progress(names, desc="training")}
-    rows = tuple(Row(n, MITIGATIONS[n].label, runs[n], target) for n in names)
-    return Comparison(rows, budget, seeds, baseline, target)
-
-
-@functools.lru_cache(maxsize=64)
-def _row_cached(name: str, seeds: tuple, budget: Budget) -> tuple:
-    return train_row(name, seeds, budget)
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -351,8 +248,4 @@ def _check_budget(budget) -> Budget:
     _validate.positive(budget.lr, "budget.lr")
     _validate.positive(budget.adam_lr, "budget.adam_lr")
     _validate.positive_int(budget.n_examples, "budget.n_examples")
-    if not isinstance(budget.target_fraction, Real) or not 0 < budget.target_fraction <= 1:
-        raise ValueError(
-            f"budget.target_fraction must be in (0, 1], got {budget.target_fraction!r}"
-        )
     return budget

@@ -1,10 +1,8 @@
-"""The mitigations of notebook 07, measured: the failing network of notebook 03, rescued (or not)
-by one change at a time, on the same data, step budget and seeds, summarised in one table; and
-the small measurements the notebook's sections stand on. The pieces live by concept:
+"""The mitigations of notebook 07, measured one mechanism at a time on the failing network of
+notebook 03: the small measurements the notebook's sections stand on. The pieces live by concept:
 
-- :mod:`helpers.comparison`: the failing network, the budget, the configurations and their
-  training (through ``helpers.training``), :func:`compare`;
-- :mod:`helpers.comparison_table`: rows, the comparison and the tables it prints;
+- :mod:`helpers.comparison`: the failing network, the budget, the configurations (the failing
+  network with one change each) and their training (through ``helpers.training``);
 - :mod:`helpers.signal`: the first/last gradient ratio, the spread of a layer's inputs around a
   norm layer, the gradient reaching each hidden representation;
 - :mod:`helpers.adam`: Adam's first step and what it does to vanishing gradients.
@@ -23,21 +21,11 @@ from helpers.comparison import (
     Mitigation,
     Run,
     build_model,
-    compare,
     model_kwargs,
     parameter_count,
     train,
-    train_row,
     train_run,
     training_data,
-)
-from helpers.comparison_table import (
-    STUCK_TOLERANCE,
-    Comparison,
-    Row,
-    format_table,
-    format_verdicts,
-    steps_to_target,
 )
 from helpers.course import course_threads
 from helpers.signal import (
@@ -55,36 +43,28 @@ from helpers.signal import (
 __all__ = [
     "ADAM_EPS",
     "RESOLUTION",
-    "STUCK_TOLERANCE",
     "AdamOnVanishing",
     "Budget",
-    "Comparison",
     "DEFAULT_BUDGET",
     "DEFAULT_SEEDS",
     "FAILING_NETWORK",
     "MITIGATIONS",
     "Mitigation",
     "OPTIMIZERS",
-    "Row",
     "Run",
     "Spread",
     "adam_first_step",
     "adam_on_vanishing",
     "build_model",
-    "compare",
     "course_threads",
     "first_last_ratio",
     "format_spread",
-    "format_table",
-    "format_verdicts",
     "hidden_outputs",
     "model_kwargs",
     "parameter_count",
     "preactivation_spread",
     "representation_gradients",
-    "steps_to_target",
     "train",
-    "train_row",
     "train_run",
     "training_data",
     "weight_gradient_after_scaling",

@@ -1,5 +1,5 @@
-"""helpers.comparison: notebook 07's configurations (the failing network with one change each),
-their seeded training, and :func:`compare` on a small budget."""
+"""helpers.comparison: notebook 07's configurations (the failing network with one change each)
+and their seeded training, on a small budget."""
 
 import numpy as np
 import pytest
@@ -45,24 +45,24 @@ def test_unknown_configuration_lists_the_valid_names():
     with pytest.raises(ValueError, match="'baseline'.*'adam'"):
         comparison.model_kwargs("dropout")
     with pytest.raises(ValueError, match="unknown mitigation"):
-        comparison.compare(["baseline", "dropout"])
+        comparison.train_run("dropout")
 
 
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"seeds": (0, 1.5)}, TypeError, "seed"),
-        ({"seeds": ()}, ValueError, "at least one seed"),
-        ({"names": []}, ValueError, "at least one configuration"),
+        ({"seed": 1.5}, TypeError, "seed"),
+        ({"seed": True}, TypeError, "seed"),
         ({"budget": {"steps": 10}}, TypeError, "Budget"),
         ({"budget": comparison.Budget(steps=0)}, ValueError, "budget.steps"),
         ({"budget": comparison.Budget(lr=-0.1)}, ValueError, "budget.lr"),
-        ({"budget": comparison.Budget(target_fraction=1.5)}, ValueError, "target_fraction"),
+        ({"budget": comparison.Budget(adam_lr=0.0)}, ValueError, "budget.adam_lr"),
+        ({"budget": comparison.Budget(n_examples=0)}, ValueError, "budget.n_examples"),
     ],
 )
-def test_compare_rejects_bad_arguments(kwargs, error, match):
+def test_train_run_rejects_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
-        comparison.compare(**kwargs)
+        comparison.train_run("baseline", **kwargs)
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -97,56 +97,56 @@ def test_train_rejects_an_unknown_optimizer():
         comparison.train(mlp(2, 4, seed=0), "rmsprop")
 
 
-# --- the comparison ------------------------------------------------------------------------------
+# --- training a configuration ------------------------------------------------------------------
 
 
 SMALL = comparison.Budget(steps=40, n_examples=64)
+SEEDS = (0, 1)
 
 
 @pytest.fixture(scope="module")
-def small():
-    return comparison.compare(["baseline", "batch_norm", "adam"], seeds=(0, 1), budget=SMALL)
-
-
-def test_comparison_is_cached_in_process(small):
-    assert (
-        comparison.compare(["baseline", "batch_norm", "adam"], seeds=(0, 1), budget=SMALL) is small
-    )
+def runs():
+    names = ("baseline", "batch_norm", "adam")
+    return {name: [comparison.train_run(name, seed, SMALL) for seed in SEEDS] for name in names}
 
 
 @pytest.mark.slow
-def test_baseline_stays_at_the_mean_predictor_loss(small):
+def test_baseline_stays_at_the_mean_predictor_loss(runs):
     _, y = comparison.training_data(SMALL)
-    assert small.mean_predictor_loss == pytest.approx(mean_baseline_loss(y))
-    assert small.target == pytest.approx(SMALL.target_fraction * small.mean_predictor_loss)
-    base = small["baseline"]
-    assert len(base.runs) == 2 and base.reached == 0 and base.median_steps is None
-    for run in base.runs:
+    for seed, run in zip(SEEDS, runs["baseline"], strict=True):
+        assert run.name == "baseline" and run.seed == seed and not run.diverged
         assert run.losses.shape == (SMALL.steps + 1,)
-        assert run.final_loss == pytest.approx(small.mean_predictor_loss, rel=0.05)
+        assert run.final_loss == pytest.approx(mean_baseline_loss(y), rel=0.05)
         assert run.ratio_start < 1e-8
+        assert run.parameters == comparison.parameter_count(comparison.build_model("baseline", 0))
 
 
 @pytest.mark.slow
-def test_runs_record_which_layers_moved_as_adam_on_vanishing_does(small):
-    """The comparison's Adam run and adam_on_vanishing train the same network the same way."""
+def test_runs_record_which_layers_moved_as_adam_on_vanishing_does(runs):
+    """train_run's Adam run and adam_on_vanishing train the same network the same way."""
     x, y = comparison.training_data(SMALL)
-    for run in small["adam"].runs:
+    for run in runs["adam"]:
         alone = adam.adam_on_vanishing(
             comparison.build_model("adam", run.seed), x, y, steps=SMALL.steps, lr=SMALL.adam_lr
         )
         np.testing.assert_array_equal(run.unchanged, alone.unchanged)
         assert run.final_loss == pytest.approx(alone.losses[1], rel=1e-6)
     assert run.unchanged.shape == (comparison.FAILING_NETWORK["depth"] + 1,)
-    assert (small["batch_norm"].runs[0].unchanged == 0).all()  # SGD moves every weight here
+    assert (runs["batch_norm"][0].unchanged == 0).all()  # SGD moves every weight here
 
 
-def test_adam_starts_from_the_baselines_exact_network(small):
+def _ratios_start(runs):
+    return np.array([run.ratio_start for run in runs])
+
+
+def test_adam_starts_from_the_baselines_exact_network(runs):
     """Same network, same seeds: Adam's first/last ratio at init is the baseline's, exactly."""
-    np.testing.assert_array_equal(small["adam"].ratios_start, small["baseline"].ratios_start)
+    np.testing.assert_array_equal(_ratios_start(runs["adam"]), _ratios_start(runs["baseline"]))
 
 
 @pytest.mark.slow
-def test_batch_norm_restores_the_gradient_ratio(small):
-    assert (small["batch_norm"].ratios_start > 1e-2).all()
-    assert (small["batch_norm"].final_losses < small["baseline"].final_losses).all()
+def test_batch_norm_restores_the_gradient_ratio(runs):
+    assert (_ratios_start(runs["batch_norm"]) > 1e-2).all()
+    for normed, base in zip(runs["batch_norm"], runs["baseline"], strict=True):
+        assert normed.final_loss < base.final_loss
+        assert np.isfinite(normed.ratio_end)

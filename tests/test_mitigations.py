@@ -1,13 +1,13 @@
 """helpers.mitigations: every public name is the object its defining module exports.
 
 The module only gathers notebook 07's pieces; their tests live beside the modules that define
-them: tests/test_comparison.py, test_comparison_table.py, test_signal.py, test_adam.py and (the
-residual block and residual networks' gradients) test_models.py.
+them: tests/test_comparison.py, test_signal.py, test_adam.py and (the residual block and
+residual networks' gradients) test_models.py.
 """
 
 import pytest
 
-from helpers import adam, comparison, comparison_table, course, mitigations, signal
+from helpers import adam, comparison, course, mitigations, signal
 
 HOMES = {
     adam: ("ADAM_EPS", "AdamOnVanishing", "adam_first_step", "adam_on_vanishing"),
@@ -21,21 +21,11 @@ HOMES = {
         "Mitigation",
         "Run",
         "build_model",
-        "compare",
         "model_kwargs",
         "parameter_count",
         "train",
-        "train_row",
         "train_run",
         "training_data",
-    ),
-    comparison_table: (
-        "STUCK_TOLERANCE",
-        "Comparison",
-        "Row",
-        "format_table",
-        "format_verdicts",
-        "steps_to_target",
     ),
     course: ("course_threads",),
     signal: (

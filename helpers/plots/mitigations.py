@@ -1,7 +1,6 @@
-"""Figures for notebook 07 (normalization, skip connections, Adam, the comparison): what batch
-norm does to each layer's inputs, the gradient along the residual stream, which layers Adam can
-move, and the loss curves of every configuration. Each function returns the figure; the notebook
-calls ``plt.show()``.
+"""Figures for notebook 07 (normalization, skip connections, Adam): what batch norm does to each
+layer's inputs, the gradient along the residual stream, and which layers Adam can move. Each
+function returns the figure; the notebook calls ``plt.show()``.
 """
 
 import matplotlib.pyplot as plt
@@ -9,17 +8,6 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from helpers.plots import COLORS, CYCLE
-
-# Two panels of the comparison: changes to the units and weights, changes to the architecture
-# and the optimizer. Keys of helpers.mitigations.MITIGATIONS.
-PANELS = (
-    ("activation and initialization", ("relu", "leaky_relu", "elu", "xavier", "he")),
-    (
-        "architecture and optimizer",
-        ("batch_norm", "layer_norm", "residual", "fewer_layers", "adam"),
-    ),
-)
-LINESTYLES = ("-", "--", "-.", ":")
 
 
 def _axes(ax, **kwargs):
@@ -104,56 +92,4 @@ def adam_layers(result, *, eps: float = 1e-8, ax=None):
     _layer_axis(ax, len(largest), f"layer (1 = next to the input, {len(largest)} = output)")
     ax.set_ylabel(r"largest $|\partial L/\partial W|$ (float32)")
     ax.legend(fontsize=9, loc="upper left")
-    return fig
-
-
-def _median_curve(row) -> np.ndarray:
-    """Median loss over the seeds at each step (NaN where every seed had diverged)."""
-    losses = np.array([run.losses for run in row.runs], dtype=float)
-    losses[~np.isfinite(losses)] = np.nan
-    if np.isnan(losses).all(axis=0).any():
-        out = np.full(losses.shape[1], np.nan)
-        ok = ~np.isnan(losses).all(axis=0)
-        out[ok] = np.nanmedian(losses[:, ok], axis=0)
-        return out
-    return np.nanmedian(losses, axis=0)
-
-
-def comparison_curves(comparison, *, panels=PANELS, top: float = 3.0):
-    """The median training loss over seeds for each configuration, against step, in two panels
-    (changes to units and weights | changes to architecture and optimizer), with the baseline,
-    the mean-predictor loss (dotted) and the target (dashed) in every panel. Log scale, cut at
-    ``top``: a loss spike above it runs off the top of the axes."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(10, 3.8), sharey=True)
-    axes = np.atleast_1d(axes)
-    baseline = _median_curve(comparison["baseline"]) if "baseline" in comparison.names else None
-    lowest = comparison.target
-    for ax, (title, names) in zip(axes, panels, strict=True):
-        if baseline is not None:
-            ax.plot(baseline, color=COLORS["black"], lw=2.2, label="baseline (failing)")
-        names = [n for n in names if n in comparison.names]
-        for i, name in enumerate(names):
-            row = comparison[name]
-            curve = _median_curve(row)
-            lowest = min(lowest, float(np.nanmin(curve)))
-            ax.plot(
-                curve,
-                color=CYCLE[i % len(CYCLE)],
-                ls=LINESTYLES[i % len(LINESTYLES)],
-                lw=1.6,
-                label=row.label,
-            )
-        ax.axhline(comparison.mean_predictor_loss, ls=":", color=COLORS["black"], lw=1.2)
-        ax.axhline(comparison.target, ls="--", color=COLORS["black"], lw=0.8, alpha=0.6)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step")
-        ax.set_yscale("log")
-        ax.legend(fontsize=8, loc="upper right")
-    axes[0].set_ylim(lowest / 1.5, top)
-    axes[0].set_ylabel("training loss (MSE), median of seeds")
-    for value, text in (
-        (comparison.mean_predictor_loss, "predict the mean"),
-        (comparison.target, "target"),
-    ):
-        axes[0].annotate(text, (0, value), textcoords="offset points", xytext=(2, 3), fontsize=8)
     return fig
