@@ -22,7 +22,7 @@ def test_a_plain_model_is_monitored_and_diagnosed():
     model = nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 1))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     loss_fn = nn.BCEWithLogitsLoss()
-    with gradwatch.GradientMonitor(model, forward_stats=True) as monitor:
+    with gradwatch.GradientMonitor(model, every=1, forward_stats=True) as monitor:
         for _ in range(200):
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)

@@ -74,8 +74,11 @@ class _ActivationHooks:
     training batch's statistics (unless ``always`` is set). ``slopes`` adds the RMS of f'(z).
     """
 
-    def __init__(self, model: nn.Module, always: bool = False, slopes: bool = False):
+    def __init__(
+        self, model: nn.Module, always: bool = False, slopes: bool = False, at_once: bool = False
+    ):
         found = activation_modules(model)
+        self.model = model
         self.names = [name for name, _, _ in found]
         self.kinds = [kind for _, _, kind in found]
         self.modules = [module for _, module, _ in found]
@@ -85,19 +88,39 @@ class _ActivationHooks:
         self.latest: list = [None] * len(found)
         self.always = always
         self.slopes = slopes
+        # at_once: reduce each call to its three numbers inside the hook and keep no tensors
+        # (the monitor); otherwise keep z and a and reduce stacks of them in take() (fewer
+        # operations for many small layers, and the slopes need z).
+        self.at_once = at_once and not slopes
         self._inputs: dict = {}  # pre-activations of in-place modules, saved before the call
+        self._calls = [0] * len(found)
+        self.reused: set[str] = set()  # modules seen called more than once in one forward pass
         self.handles = []
+        self.attach()
+
+    @property
+    def attached(self) -> bool:
+        return bool(self.handles)
+
+    def attach(self) -> None:
+        """Register the hooks (again, after :meth:`close`)."""
+        if self.handles:
+            return
+        self.handles.append(self.model.register_forward_pre_hook(self._new_pass))
         for i, module in enumerate(self.modules):
             if getattr(module, "inplace", False):  # e.g. nn.ReLU(inplace=True) overwrites z
                 self.handles.append(module.register_forward_pre_hook(self._pre_hook(i)))
             self.handles.append(module.register_forward_hook(self._hook(i)))
+
+    def _new_pass(self, module, inputs):
+        self._calls = [0] * len(self._calls)
 
     def _recording(self) -> bool:
         return self.always or torch.is_grad_enabled()
 
     def _pre_hook(self, index: int):
         def hook(module, inputs):
-            if self._recording():
+            if self._recording() and not (self.at_once and self.thresholds[index] is None):
                 self._inputs[index] = inputs[0].detach().clone()
 
         return hook
@@ -107,9 +130,29 @@ class _ActivationHooks:
             if self._recording():
                 z = self._inputs.pop(index, None)
                 z = inputs[0].detach() if z is None else z
-                self.latest[index] = (z, output.detach())
+                if self.at_once:
+                    self.latest[index] = self._summary(index, z, output.detach())
+                else:
+                    self.latest[index] = (z, output.detach())
+                self._calls[index] += 1
+                if self._calls[index] == 2:  # twice in one forward pass of the model
+                    self.reused.add(self.names[index])
 
         return hook
+
+    def _summary(self, index: int, z: torch.Tensor, a: torch.Tensor) -> tuple:
+        """(‖a‖₂, values with |z| beyond the threshold, dead units, number of values, number of
+        units) of one call, the first three as 0-d tensors (None where a statistic does not
+        apply) kept on the device; take() turns them into the RMS and the two fractions. As few
+        operations as possible, since this runs inside the forward pass."""
+        flat = a.reshape(a.shape[0], -1) if a.dim() > 1 else a.reshape(1, -1)
+        norm = torch.linalg.vector_norm(flat, dtype=torch.float32)
+        threshold = self.thresholds[index]
+        saturated = None if threshold is None else torch.count_nonzero(z.abs() > threshold)
+        dead = None
+        if self.kinds[index] in DEAD_UNIT_ACTIVATIONS:
+            dead = flat.shape[1] - torch.count_nonzero(flat.any(dim=0))
+        return norm, saturated, dead, flat.numel(), flat.shape[1]
 
     def take(self) -> np.ndarray:
         """(4, n_activations) array of the latest rms, saturation, dead fraction, slope RMS; NaN
@@ -119,6 +162,18 @@ class _ActivationHooks:
         (one autograd call per group), so a 50-layer MLP costs a handful of tensor operations.
         """
         out = np.full((4, len(self.latest)), np.nan)
+        if self.at_once:
+            seen = [(i, stats) for i, stats in enumerate(self.latest) if stats is not None]
+            tensors = [t for _, stats in seen for t in stats[:3] if t is not None]
+            values = iter(torch.stack([t.double() for t in tensors]).tolist() if tensors else [])
+            for i, (_, saturated, dead, count, units) in seen:
+                out[0, i] = next(values) / math.sqrt(max(1, count))
+                if saturated is not None:
+                    out[1, i] = next(values) / max(1, count)
+                if dead is not None:
+                    out[2, i] = next(values) / max(1, units)
+            self.latest = [None] * len(self.latest)
+            return out
         groups: dict = {}
         for i, seen in enumerate(self.latest):
             if seen is not None:

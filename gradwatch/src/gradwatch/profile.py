@@ -8,7 +8,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from gradwatch.layers import _tracked_or_raise, layer_weights
+from gradwatch.layers import (
+    ForwardOrder,
+    _tracked_or_raise,
+    in_data_flow_order,
+    parameter_groups,
+)
 
 
 def _norms(tensors: list[torch.Tensor]) -> list[float]:
@@ -87,8 +92,9 @@ def _loss(model: nn.Module, x, y, loss_fn) -> torch.Tensor:
 
 
 def _gradient_pass(model: nn.Module, x, y, loss_fn) -> np.ndarray:
-    """Validate, run one forward/backward pass with autograd.grad, return per-layer norms."""
-    layers = _tracked_or_raise(model)
+    """Validate, run one forward/backward pass with autograd.grad, return per-layer norms in the
+    order the forward pass reached the layers (registration order for layers it did not reach)."""
+    _tracked_or_raise(model)
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable (e.g. nn.MSELoss()), got {loss_fn!r}")
     dtype = _model_dtype(model)
@@ -100,20 +106,27 @@ def _gradient_pass(model: nn.Module, x, y, loss_fn) -> np.ndarray:
                 f"{name} is empty (shape {tuple(value.shape)}): a gradient needs at least one "
                 "example; an empty batch would report every gradient as 0"
             )
-    groups = [layer_weights(layer) for _, layer in layers]
-    weights = [w for group in groups for w in group]
-    with _Preserved(model, weights), torch.enable_grad():
-        loss = _loss(model, x, y, loss_fn)
-        grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    groups = [g for g in parameter_groups(model) if g.is_layer]
+    weights = [w for g in groups for _, w in g.weights]
+    order = ForwardOrder(model)
+    try:
+        with _Preserved(model, weights), torch.enable_grad():
+            loss = _loss(model, x, y, loss_fn)
+            grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    finally:
+        order.close()
     present = [g for g in grads if g is not None]
     norms = iter(_norms(present))
     squares = [next(norms) ** 2 if g is not None else 0.0 for g in grads]
-    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
-    return np.sqrt(np.bincount(owner, weights=squares, minlength=len(groups)))
+    owner = np.repeat(np.arange(len(groups)), [len(g.weights) for g in groups])
+    per_layer = np.sqrt(np.bincount(owner, weights=squares, minlength=len(groups)))
+    rank = {id(g.module): k for k, g in enumerate(groups)}
+    return per_layer[[rank[id(g.module)] for g in in_data_flow_order(groups, order)]]
 
 
 def gradient_profile(model: nn.Module, x, y, loss_fn=None) -> np.ndarray:
-    """‖∂L/∂W‖₂ of every tracked layer for one forward/backward pass, first layer first.
+    """‖∂L/∂W‖₂ of every tracked layer for one forward/backward pass, first layer first: in the
+    order the forward pass reaches the layers (registration order for any it does not reach).
 
     L = ``loss_fn(model(x), y)``; ``loss_fn`` defaults to ``nn.MSELoss()`` (mean over all
     elements). For an RNN-family layer the norm covers all its ``weight*`` matrices together.
