@@ -88,7 +88,7 @@ def blind_spot_run(seed: int = 0, *, targets: str = "shuffled") -> BlindSpotRun:
     baseline = float(((y - y.mean()) ** 2).mean())  # equals data.baseline: a permutation
     held_out_baseline = float(((y_test - y.mean()) ** 2).mean())  # predict the training mean
     model = mlp(DEPTH, WIDTH, activation="tanh", init="xavier", seed=seed)
-    with GradientMonitor(model, forward_stats=True) as monitor:
+    with GradientMonitor(model, every=1, forward_stats=True) as monitor:
         result = train(
             model,
             (data.x, y),

@@ -12,7 +12,8 @@ from helpers.diagnose import THRESHOLDS
 # the checklist quotes exactly the numbers diagnose applies; {sigmoid} and {tanh} are the
 # saturation thresholds of helpers.activations.
 _CHECKLIST = """\
-**Before you start.** Record every step with `GradientMonitor(model, forward_stats=True)`, keep \
+**Before you start.** Record every step of a short run with \
+`GradientMonitor(model, every=1, forward_stats=True)` (long runs: the default `every=10`), keep \
 a held-out set, and know the *baseline*, the loss of the best constant prediction: ln 2 ≈ 0.693 \
 for balanced binary cross-entropy, ln K for K balanced classes, Var(y) for mean squared error \
 (1/6 on the adding problem). Then read `diagnose(monitor, baseline=...)` and check its numbers \
@@ -21,12 +22,12 @@ against this table.
 | Symptom | Numbers to look at (threshold) | Likely cause | First fix to try |
 |---|---|---|---|
 | Flat loss near the baseline, tiny gradients | first/last layer gradient ratio < \
-{vanishing_ratio} with the first layer < {tiny_gradient}; or, with the loss stuck near the \
-baseline: every layer < {stalled_gradient}, ≥ {saturated_fraction} of a layer's units saturated \
-(sigmoid z beyond ±{sigmoid}, tanh beyond ±{tanh}), or the largest gradient fallen below \
-{gradient_collapse} of its size at the start | vanishing gradients: many layers of small weights \
-× σ′ ≤ 0.25, or saturation | ReLU + He init (Xavier for tanh); batch norm or skip connections; \
-standardize the inputs |
+{vanishing_ratio} with the first layer < {tiny_gradient} of the loss; or, with the loss stuck \
+near the baseline: every layer < {stalled_gradient} of the loss, ≥ {saturated_fraction} of a \
+layer's units saturated (sigmoid z beyond ±{sigmoid}, tanh beyond ±{tanh}), or the largest \
+gradient fallen below {gradient_collapse} of its size at the start | vanishing gradients: many \
+layers of small weights × σ′ ≤ 0.25, or saturation | ReLU + He init (Xavier for tanh); batch \
+norm or skip connections; standardize the inputs |
 | Flat loss near the baseline, usable gradients | first/last ratio ≥ {vanishing_ratio}, but \
 every update/weight ratio < {tiny_update} per step (healthy: about {healthy_update}) | learning \
 rate too small (the look-alike of vanishing) | raise the learning rate until update/weight ≈ \
@@ -46,7 +47,8 @@ rate; keep training |
 batch | dying ReLU (a large update or negative biases pushed them below 0) | lower the learning \
 rate; start biases at 0; Leaky ReLU or ELU |
 | RNN cannot learn long lags | loss at the mean-predictor baseline while per-layer ratios look \
-fine (diagnose may even say converged); ‖∂L/∂h at step T − k‖ falls geometrically with the lag \
+fine; the input gradient at the first tenth of the sequence < {time_ratio} of that at the last \
+tenth (diagnose's through-time check); ‖∂L/∂h at step T − k‖ falls geometrically with the lag \
 k | vanishing gradients through time | a gated cell (GRU, LSTM); clip the gradient norm if it \
 explodes instead |
 
@@ -62,8 +64,9 @@ Plain SGD shows these symptoms in the loss; Adam can hide vanishing gradients th
 # threshold of helpers.diagnose is quoted except NOT_QUOTED (tests/test_checklist.py checks).
 _THRESHOLD_NAMES = {
     "vanishing_ratio": "first/last gradient ratio, vanishing below",
-    "tiny_gradient": "first-layer gradient norm, vanishing below",
-    "stalled_gradient": "every layer's gradient norm at a stalled loss, vanishing below",
+    "tiny_gradient": "first-layer gradient norm ÷ the loss, vanishing below",
+    "stalled_gradient": "every layer's gradient norm ÷ the loss at a stalled loss, vanishing below",
+    "time_ratio": "early / late input gradient of a recurrent layer, vanishing through time below",
     "gradient_collapse": "largest gradient now / at the start, collapsed below",
     "loss_spike": "largest loss / starting loss, exploding from",
     "exploding_ratio": "first/last gradient ratio, exploding above",

@@ -9,12 +9,25 @@ under the course's names; the rules are listed in ``gradwatch.diagnose``'s docst
 from gradwatch.diagnose import EXPLODING_FIX, VANISHING_FIX, Diagnosis, diagnose
 from gradwatch.evidence import Record, default_window, gather_evidence, read_monitor
 from gradwatch.plateau import find_plateau, moving_median, noise_level
-from gradwatch.thresholds import LABELS, LOSS_FELL, PLATEAU_NOISE_Z, RULES, THRESHOLDS, Threshold
+from gradwatch.thresholds import (
+    INSUFFICIENT,
+    LABELS,
+    LOSS_FELL,
+    MIN_ROWS,
+    OUTCOMES,
+    PLATEAU_NOISE_Z,
+    RULES,
+    THRESHOLDS,
+    Threshold,
+)
 
 __all__ = [
     "EXPLODING_FIX",
+    "INSUFFICIENT",
     "LABELS",
     "LOSS_FELL",
+    "MIN_ROWS",
+    "OUTCOMES",
     "PLATEAU_NOISE_Z",
     "RULES",
     "THRESHOLDS",

@@ -111,10 +111,11 @@ def readings(r: Run) -> dict[str, tuple[str, float]]:
     """Each quantity of ``r``'s evidence as (word, margin): see :func:`versus`.
 
     Keys: "diagnosis" (the label), "loss" and "held_out"; for a diverged run also "start", the
-    first loss against the baseline; otherwise "gradient" (largest layer vs 10⁻³),
-    "first_layer" (vs 10⁻⁴), "ratio" (first/last vs 10⁻³ and 70) and "update" (largest
-    update/weight ratio vs 10⁻⁴), and "saturated" / "dead" (vs 70%) where the monitor counted
-    them. A label has no margin (inf).
+    first loss against the baseline; otherwise "gradient" (largest layer ÷ the reference loss vs
+    10⁻³), "first_layer" (÷ the loss, vs 10⁻⁴), "ratio" (first/last vs 10⁻³ and 70), "time" (a
+    recurrent layer's early/late input gradient vs 10⁻³) and "update" (largest update/weight
+    ratio vs 10⁻⁴), and "saturated" / "dead" (vs 70%) where the monitor counted them. A label
+    has no margin (inf).
     """
     ev = r.diagnosis.evidence
     out = {"diagnosis": (r.diagnosis.label, math.inf)}
@@ -123,9 +124,11 @@ def readings(r: Run) -> dict[str, tuple[str, float]]:
         out["start"] = _start_reading(ev["loss_start"], r.baseline)
     else:
         out["loss"] = _loss_reading(ev)
-        out["gradient"] = versus(ev["grad_max"], THRESHOLDS["stalled_gradient"].value)
-        out["first_layer"] = versus(ev["grad_first"], THRESHOLDS["tiny_gradient"].value)
+        out["gradient"] = versus(ev["grad_max_rel"], THRESHOLDS["stalled_gradient"].value)
+        out["first_layer"] = versus(ev["grad_first_rel"], THRESHOLDS["tiny_gradient"].value)
         out["ratio"] = _ratio_reading(ev["layer_ratio"])
+        if not math.isnan(ev.get("time_min", math.nan)):
+            out["time"] = versus(ev["time_min"], THRESHOLDS["time_ratio"].value)
         out["update"] = versus(ev["update_max"], THRESHOLDS["tiny_update"].value)
         for key, name in (("saturated", "saturation_max"), ("dead", "dead_max")):
             if not math.isnan(ev[name]):
@@ -188,10 +191,18 @@ def _evidence_lines(r: Run, marks: dict) -> list[tuple[str, str]]:
     lines.append(
         (
             "gradient",
-            f"largest layer {word['gradient']} {_f('stalled_gradient')}, first "
-            f"layer {word['first_layer']} {_f('tiny_gradient')}, first/last {ratio}",
+            f"÷ the loss: largest layer {word['gradient']} {_f('stalled_gradient')}, first "
+            f"layer {word['first_layer']} {_f('tiny_gradient')}; first/last {ratio}",
         )
     )
+    if "time" in word:
+        lines.append(
+            (
+                "in time",
+                f"input gradient, first tenth of the sequence ÷ last tenth: {word['time']} "
+                f"{_f('time_ratio')}",
+            )
+        )
     lines.append(
         (
             "update",

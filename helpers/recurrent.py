@@ -279,7 +279,7 @@ def _train_adding(
     if use_monitor:
         from helpers.monitor import GradientMonitor
 
-        watcher = GradientMonitor(model)
+        watcher = GradientMonitor(model, every=1)
     result = training.train(
         model,
         _adding_batches(length, batch_size, DATA_SEED_OFFSET + seed),

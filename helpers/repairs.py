@@ -18,6 +18,7 @@ from helpers import _validate
 from helpers.checklist import format_threshold
 from helpers.course import course_threads
 from helpers.diagnose import THRESHOLDS, Diagnosis, diagnose
+from helpers.monitor import activation_modules
 from helpers.mysteries import (
     ADDING_LENGTH,
     RECENT_STEPS,
@@ -144,7 +145,8 @@ def _run_cached(name: str, fix: str, seed: int) -> Run:
     from helpers.monitor import GradientMonitor
 
     trained = Mystery(name, seed, fix)
-    with GradientMonitor(trained.model, forward_stats=True) as monitor:
+    hooked = bool(activation_modules(trained.model))  # an nn.RNN applies tanh inside
+    with GradientMonitor(trained.model, every=1, forward_stats=hooked) as monitor:
         trained.train(monitor)
     return Run.from_training(trained, monitor)
 

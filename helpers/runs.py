@@ -58,7 +58,7 @@ from helpers.labelled_runs.tables import (  # noqa: F401 (public names)
     summary_table,
 )
 from helpers.models import linear_layers, mlp
-from helpers.monitor import GradientMonitor
+from helpers.monitor import GradientMonitor, activation_modules
 
 # --- one run -------------------------------------------------------------------------------------
 
@@ -134,7 +134,8 @@ def _fit(recipe: Recipe, seed: int, *, label: str, nudge: bool = False, trace=No
         with torch.no_grad():
             weight = linear_layers(model)[0].weight.view(-1)
             weight[0] = torch.nextafter(weight[0], torch.tensor(math.inf))
-    with GradientMonitor(model, forward_stats=True) as monitor:
+    hooked = bool(activation_modules(model))  # a linear network has no activation to watch
+    with GradientMonitor(model, every=1, forward_stats=hooked) as monitor:
         recorder = monitor if trace is None else _Tracing(monitor, model, trace)
         training.train(
             model,

@@ -153,6 +153,7 @@ def record(
     *,
     dead=None,
     saturation=None,
+    time=None,
 ):
     """A monitor-like object. grads: (layers,) constant per step, or a (steps, layers) array."""
     losses = np.asarray(losses, dtype=float)
@@ -177,6 +178,9 @@ def record(
         nan = np.full(n, np.nan)
         monitor.dead_fraction = np.tile(dead if dead is not None else nan, (steps, 1))
         monitor.saturation = np.tile(saturation if saturation is not None else nan, (steps, 1))
+    if time is not None:
+        monitor.time_names = [f"rnn{i + 1}" for i in range(len(time))]
+        monitor.time_ratios = np.tile(np.asarray(time, dtype=float), (steps, 1))
     return monitor
 
 
@@ -211,6 +215,8 @@ CASES = {
     "dying-relu": (record(FLAT, [0.0, 0.0, 0.0], dead=[0.2, 0.85]), "vanishing"),
     "saturation": (record(FLAT, [3e-4, 2e-4, 3e-4], saturation=[0.95, 0.3]), "vanishing"),
     "all-small": (record(FLAT, [3e-6, 4e-6, 5e-6]), "vanishing"),
+    "through-time": (record(FLAT, HEALTHY, time=[1e-9]), "vanishing"),
+    "too-few-rows": (record(FLAT[:9], HEALTHY), "insufficient evidence"),
     "gradient-collapse": (
         record(FLAT, np.r_[np.tile([0.1, 0.2, 0.3], (20, 1)), np.tile([2e-3] * 3, (140, 1))]),
         "vanishing",
@@ -230,8 +236,9 @@ def test_each_rule_fires_on_its_constructed_record(rule):
 
 def test_every_rule_has_a_case_and_a_label_from_the_fixed_set():
     assert set(CASES) == set(D.RULES)
-    assert {label for label, _ in D.RULES.values()} == set(D.LABELS)
+    assert {label for label, _ in D.RULES.values()} == set(D.OUTCOMES)
     assert D.LABELS == ("vanishing", "exploding", "converged", "healthy")
+    assert D.OUTCOMES == (*D.LABELS, "insufficient evidence")
 
 
 def test_every_threshold_states_its_meaning_and_source():
@@ -332,7 +339,7 @@ def test_evidence_numbers_are_the_medians_of_the_recent_window():
     layers=st.integers(1, 5),
     seed=st.integers(0, 10_000),
 )
-def test_any_finite_record_gets_one_of_the_four_labels(steps, layers, seed):
+def test_any_finite_record_gets_one_of_the_outcomes(steps, layers, seed):
     rng = np.random.default_rng(seed)
     losses = np.abs(rng.standard_normal(steps)).cumsum()[::-1]
     grads = 10.0 ** rng.uniform(-12, 2, (steps, layers))
@@ -340,8 +347,9 @@ def test_any_finite_record_gets_one_of_the_four_labels(steps, layers, seed):
     updates = 10.0 ** rng.uniform(-9, -1, (steps, layers))
     monitor = SimpleNamespace(losses=losses, grad_norms=grads, update_ratios=updates)
     result = D.diagnose(monitor)
-    assert result.label in D.LABELS and result.rule in D.RULES
+    assert result.label in D.OUTCOMES and result.rule in D.RULES
     assert result.label == D.RULES[result.rule][0]
+    assert (result.label == "insufficient evidence") == (steps < D.MIN_ROWS)
     assert str(result).startswith("Diagnosis: ")
 
 
@@ -355,12 +363,17 @@ def test_diagnose_rejects_an_object_without_the_monitor_attributes():
         D.diagnose(SimpleNamespace(losses=[1.0, 0.5]))
 
 
-def test_diagnose_needs_two_steps():
-    one = record([0.7], [[0.1, 0.2]])
-    with pytest.raises(ValueError, match="at least 2"):
-        D.diagnose(one)
-    two = record([0.7, 0.6], [[0.1, 0.2], [0.1, 0.2]])
-    assert D.diagnose(two).label in D.LABELS
+def test_a_short_record_is_insufficient_evidence_unless_it_diverged():
+    short = record(FLAT[: D.MIN_ROWS - 1], [1e-9, 1.0])  # would look vanishing
+    result = D.diagnose(short)
+    assert (result.label, result.rule) == ("insufficient evidence", "too-few-rows")
+    assert f"stored {D.MIN_ROWS - 1} measured step" in str(result)
+    diverged = record([0.7, 5.0, np.inf], [[0.1, 0.2]] * 3)
+    assert (D.diagnose(diverged).label, D.diagnose(diverged).rule) == ("exploding", "non-finite")
+    enough = record(FLAT[: D.MIN_ROWS], [1e-9, 1.0])
+    assert D.diagnose(enough).label == "vanishing"
+    with pytest.raises(ValueError, match="recorded nothing yet"):
+        D.diagnose(SimpleNamespace(losses=[], grad_norms=np.empty((0, 2)), update_ratios=[]))
 
 
 def test_diagnose_rejects_arrays_of_different_lengths():
@@ -371,7 +384,7 @@ def test_diagnose_rejects_arrays_of_different_lengths():
 
 
 def test_diagnose_rejects_all_frozen_layers():
-    with pytest.raises(ValueError, match="frozen"):
+    with pytest.raises(ValueError, match="no tracked layer ever had one"):
         D.diagnose(record(FLAT, np.full((STEPS, 2), np.nan)))
 
 
@@ -422,7 +435,7 @@ def test_diagnose_reads_a_real_monitor_from_a_plain_training_loop(one_thread):
     y = (x[:, :1] + x[:, 1:] > 0).float()
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
     loss_fn = nn.BCEWithLogitsLoss()
-    with GradientMonitor(model) as monitor:
+    with GradientMonitor(model, every=1) as monitor:
         for _ in range(60):
             optimizer.zero_grad()
             loss = loss_fn(model(x), y)

@@ -16,20 +16,32 @@ Depends on torch and numpy only. Grew out of the Vanishing Gradients course.
 
 from gradwatch.diagnose import Diagnosis, diagnose
 from gradwatch.forward import ForwardProfile, forward_profile
-from gradwatch.layers import activation_modules, layer_weights, tracked_layers
+from gradwatch.layers import GradwatchWarning, activation_modules, layer_weights, tracked_layers
 from gradwatch.monitor import GradientMonitor, relative_change, snapshot_weights
 from gradwatch.plateau import find_plateau
 from gradwatch.profile import gradient_profile
-from gradwatch.thresholds import LABELS, RULES, THRESHOLDS, Threshold
+from gradwatch.thresholds import (
+    INSUFFICIENT,
+    LABELS,
+    MIN_ROWS,
+    OUTCOMES,
+    RULES,
+    THRESHOLDS,
+    Threshold,
+)
 
 __version__ = "0.1.0"
 __all__ = [
+    "INSUFFICIENT",
     "LABELS",
+    "MIN_ROWS",
+    "OUTCOMES",
     "RULES",
     "THRESHOLDS",
     "Diagnosis",
     "ForwardProfile",
     "GradientMonitor",
+    "GradwatchWarning",
     "Threshold",
     "activation_modules",
     "diagnose",

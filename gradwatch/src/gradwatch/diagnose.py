@@ -7,16 +7,23 @@ the numbers behind it and a plain-language explanation. Every threshold lives in
 
 The rules (first match wins; :data:`gradwatch.thresholds.RULES` lists them):
 
+0. insufficient evidence - fewer than 10 stored rows: no label.
 1. exploding  - a loss or gradient norm is NaN/inf; or the loss spiked to ≥ 10x its starting
                 value; or first/last layer gradient ratio > 70 (AUTOTRAINER's β3); or the total
                 gradient norm grew ≥ 1000x while the loss did not fall.
-2. vanishing  - first/last layer gradient ratio < 1e-3 and first-layer norm < 1e-4 (AUTOTRAINER's
-                β1 and β2), whatever the loss does (an adaptive optimizer can hide it).
-3. healthy    - the loss is still improving (:func:`find_plateau` finds no plateau).
+2. vanishing  - first/last layer gradient ratio < 1e-3 and first-layer norm < 1e-4 of the
+                reference loss (AUTOTRAINER's β1 and β2, the latter divided by the loss so that
+                scaling the loss changes nothing), whatever the loss does (an adaptive
+                optimizer can hide it).
+3. healthy    - the loss is still improving: :func:`find_plateau` finds no plateau, or the
+                last quarter of the record still brought ≥ 5% of the loss's whole (log) decline,
+                more than 3 standard errors from flat, while above 1% of its reference.
 4. converged  - the loss plateaued at most half of its starting (or baseline) level.
 5. vanishing  - the loss stalled (plateaued before halving) and ≥ 70% of some layer's units are
-                dead (dying ReLU) or saturated, or every layer's gradient is < 1e-3 (too small
-                for SGD to move the loss), or the gradients collapsed ≥ 100x since the start.
+                dead (dying ReLU) or saturated; or a recurrent layer's gradient at the first
+                tenth of its input sequence is < 1e-3 of that at the last tenth (vanishing
+                through time); or every layer's gradient is < 1e-3 of the loss (too small for
+                SGD to move it); or the gradients collapsed ≥ 100x since the start.
 6. healthy    - stalled, gradients fine, but every update is < 1e-4 of its weights: the
                 learning rate is too small (the look-alike of vanishing).
 7. converged  - stalled with usable gradients and updates: gradient flow is not the problem
@@ -30,9 +37,17 @@ import math
 from dataclasses import dataclass
 
 from gradwatch import _checks
-from gradwatch.evidence import default_window, gather_evidence, read_monitor
+from gradwatch.evidence import _first_nonfinite, default_window, gather_evidence, read_monitor
 from gradwatch.layers import SATURATION_THRESHOLDS
-from gradwatch.thresholds import LOSS_FELL, THRESHOLDS
+from gradwatch.thresholds import (
+    FIT_FRACTION,
+    INSUFFICIENT,
+    LOSS_FELL,
+    MIN_ROWS,
+    STILL_FALLING_SHARE,
+    STILL_FALLING_T,
+    THRESHOLDS,
+)
 
 
 def _sci(x) -> str:
@@ -66,9 +81,10 @@ def _below(drop: float, reference: float) -> str:
 class Diagnosis:
     """The verdict on one training run.
 
-    label: "vanishing", "exploding", "converged" or "healthy". rule: the key of :data:`RULES` that
-    fired. cause: a short name for the likely cause (e.g. "dying ReLU"). evidence: the numbers
-    (see :func:`gather_evidence`). explanation and fix: plain language. notes: further
+    label: "vanishing", "exploding", "converged", "healthy" or "insufficient evidence".
+    rule: the key of :data:`RULES` that fired. cause: a short name for the likely cause (e.g.
+    "dying ReLU"). evidence: the numbers (see :func:`gather_evidence`). explanation and fix:
+    plain language. notes: further
     observations that do not change the label (e.g. "updates are tiny: raise the learning rate").
     """
 
@@ -83,6 +99,8 @@ class Diagnosis:
     def lines(self) -> list[str]:
         ev = self.evidence
         out = [f"Diagnosis: {self.label.upper()}  (rule: {self.rule}; cause: {self.cause})"]
+        if self.label == INSUFFICIENT:
+            return [*out, f"Why: {self.explanation}", f"Fix: {self.fix}"]
         start, end = _num(ev["loss_start"]), _num(ev["loss_end"])
         loss = f"  loss      {start} -> {end} over {ev['steps']} steps"
         if ev.get("nonfinite_step") is not None:
@@ -156,7 +174,7 @@ def _exploding(ev: dict) -> Diagnosis | None:
             "exploding gradients.",
             EXPLODING_FIX,
         )
-    ratio, first = ev["layer_ratio"], ev["grad_first"]
+    ratio, first = ev["layer_ratio"], ev["grad_first_rel"]
     if ratio > _t("exploding_ratio") and first >= _t("tiny_gradient"):
         return Diagnosis(
             "exploding",
@@ -182,7 +200,7 @@ def _exploding(ev: dict) -> Diagnosis | None:
 
 def _vanishing_by_ratio(ev: dict) -> Diagnosis | None:
     ratio = ev["layer_ratio"]
-    if not (ratio < _t("vanishing_ratio") and ev["grad_first"] < _t("tiny_gradient")):
+    if not (ratio < _t("vanishing_ratio") and ev["grad_first_rel"] < _t("tiny_gradient")):
         return None
     notes = []
     if ev["drop"] >= LOSS_FELL:
@@ -203,9 +221,10 @@ def _vanishing_by_ratio(ev: dict) -> Diagnosis | None:
         "layer-ratio",
         "gradients shrink layer by layer",
         ev,
-        f"the first layer's gradient ({_sci(ev['grad_first'])}) is {_sci(ratio)} times the last "
-        f"layer's: below {_t('vanishing_ratio'):g} and under {_t('tiny_gradient'):g} in absolute "
-        "size (AUTOTRAINER's rule), so the early layers barely learn.",
+        f"the first layer's gradient ({_sci(ev['grad_first'])}, {_sci(ev['grad_first_rel'])} of "
+        f"the loss {_num(ev['loss_scale'])}) is {_sci(ratio)} times the last layer's: below "
+        f"{_t('vanishing_ratio'):g}, and under {_t('tiny_gradient'):g} of the loss (AUTOTRAINER's "
+        "rule, made independent of the loss's scale), so the early layers barely learn.",
         VANISHING_FIX,
         tuple(notes),
     )
@@ -263,15 +282,30 @@ def _stalled(ev: dict) -> Diagnosis:
             "standardize the inputs (zero mean, unit variance) and scale the initialization to "
             "the activation and layer size (Xavier for tanh, He for ReLU; notebook 06)",
         )
-    if ev["grad_max"] < _t("stalled_gradient"):
+    if ev["time_min"] < _t("time_ratio"):
+        return Diagnosis(
+            "vanishing",
+            "through-time",
+            "vanishing through time",
+            ev,
+            f"{level}, and in {ev['time_layer']} the gradient reaching the first tenth of the "
+            f"input sequence is {_sci(ev['time_min'])} times the gradient at the last tenth "
+            f"(below {_t('time_ratio'):g}): the early time steps no longer reach the loss, so "
+            "dependencies over long lags cannot be learned.",
+            "use an LSTM or GRU (with the forget-gate bias at +1) instead of a plain RNN, "
+            "shorten the lag the task needs, or add skip or attention paths over time "
+            "(notebook 09)",
+        )
+    if ev["grad_max_rel"] < _t("stalled_gradient"):
         return Diagnosis(
             "vanishing",
             "all-small",
             "no usable gradient in any layer",
             ev,
-            f"{level}, and every layer's gradient is below {_t('stalled_gradient'):g} (largest "
-            f"{_sci(ev['grad_max'])}): the network has lost the input's signal, so no layer gets "
-            "a gradient it can learn from.",
+            f"{level}, and every layer's gradient is below {_t('stalled_gradient'):g} of the "
+            f"loss (largest {_sci(ev['grad_max'])}, {_sci(ev['grad_max_rel'])} of the loss "
+            f"{_num(ev['loss_scale'])}): the network has lost the input's signal, so no layer "
+            "gets a gradient it can learn from.",
             VANISHING_FIX,
         )
     if ev["grad_collapse"] < _t("gradient_collapse"):
@@ -334,6 +368,10 @@ def diagnose(monitor, *, baseline: float | None = None, window: int | None = Non
     record = read_monitor(monitor)
     if baseline is not None:
         baseline = _checks.nonnegative(baseline, "baseline")
+    if record.steps < MIN_ROWS:  # unless it already diverged: NaN/inf is evidence enough
+        if _first_nonfinite(record) is None:
+            return _insufficient(record, monitor)
+        return _exploding(gather_evidence(record, baseline=baseline, window=1))
     if window is None:
         window = default_window(record.steps)
     else:
@@ -348,7 +386,12 @@ def diagnose(monitor, *, baseline: float | None = None, window: int | None = Non
     if found is not None:
         return found
     notes = tuple(_history_notes(ev))
-    if ev["plateau_step"] is None:
+    still_falling = (
+        ev["tail_trend"] < STILL_FALLING_T  # a real trend, not noise ...
+        and ev["tail_share"] >= STILL_FALLING_SHARE  # ... still a part of the progress ...
+        and ev["drop"] < 1 - FIT_FRACTION  # ... and not a fitted loss shrinking further
+    )
+    if ev["plateau_step"] is None or still_falling:
         slow = ev["update_max"] < _t("healthy_update")
         extra = ()
         if slow:
@@ -358,13 +401,20 @@ def diagnose(monitor, *, baseline: float | None = None, window: int | None = Non
                 f"(first/last {_sci(ev['layer_ratio'])}): progress is slow because the learning "
                 "rate is small, not because gradients vanish; try a larger one.",
             )
+        falling = f"the loss is still falling ({_num(ev['loss_start'])} -> {_num(ev['loss_end'])}"
+        if ev["plateau_step"] is not None:
+            falling += (
+                f"; {_pct(-ev['tail_change'])} lower over the last quarter of the record, "
+                f"{_pct(ev['tail_share'])} of the whole decline, {_num(-ev['tail_trend'])} "
+                "standard errors from flat"
+            )
         return Diagnosis(
             "healthy",
             "still-improving",
             "learning rate too small" if slow else "training in progress",
             ev,
-            f"the loss is still falling ({_num(ev['loss_start'])} -> {_num(ev['loss_end'])}) "
-            "and gradients reach every layer.",
+            f"{falling}) and the first layer's gradient is {_sci(ev['layer_ratio'])} of the "
+            "last's, not a vanishing ratio.",
             "keep training" + (", with a larger learning rate" if slow else ""),
             extra + notes,
         )
@@ -378,9 +428,43 @@ def diagnose(monitor, *, baseline: float | None = None, window: int | None = Non
             f"reference {_num(ev['reference'])}; small gradients are expected at a minimum "
             f"(largest layer {_sci(ev['grad_max'])}).",
             "nothing to fix in the gradients; judge the model by its held-out accuracy",
-            notes,
+            (*_still_falling_note(ev), *notes, *(() if baseline is not None else (NO_BASELINE,))),
         )
     diagnosis = _stalled(ev)
     if diagnosis.label == "vanishing":
         return diagnosis
+    if baseline is None:
+        notes = (*notes, NO_BASELINE)
     return Diagnosis(**{**diagnosis.__dict__, "notes": diagnosis.notes + notes})
+
+
+def _still_falling_note(ev: dict) -> tuple[str, ...]:
+    if not (ev["tail_trend"] < STILL_FALLING_T and ev["tail_share"] >= STILL_FALLING_SHARE):
+        return ()
+    return (
+        f"the loss is still falling ({_pct(-ev['tail_change'])} over the last quarter of the "
+        f"record), but it is already below {FIT_FRACTION:.0%} of its reference: the model fits "
+        "its training data, and more steps mostly sharpen what it already predicts.",
+    )
+
+
+NO_BASELINE = (
+    "no baseline was given, so 'how far the loss fell' is measured from its starting value; "
+    "a model that fell from a bad start to the constant prediction's loss and learned nothing "
+    "would look the same. Pass diagnose(monitor, baseline=...) (ln C for C balanced classes, "
+    "Var(y) for mean squared error)."
+)
+
+
+def _insufficient(record, monitor) -> Diagnosis:
+    every = getattr(monitor, "every", None)
+    how = f" (every={every}: one step in {every})" if every and every > 1 else ""
+    return Diagnosis(
+        INSUFFICIENT,
+        "too-few-rows",
+        "too few measured steps",
+        {"steps": record.steps, "loss_start": float(record.losses[0])},
+        f"the monitor stored {record.steps} measured step(s){how}; the rules need at least "
+        f"{MIN_ROWS} to compare the start of the run with its end.",
+        "train longer, or record more often (GradientMonitor(model, every=1))",
+    )

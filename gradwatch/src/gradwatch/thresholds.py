@@ -4,6 +4,24 @@ import math
 from dataclasses import dataclass
 
 LABELS = ("vanishing", "exploding", "converged", "healthy")
+# What diagnose answers when the record is too short to support any label.
+INSUFFICIENT = "insufficient evidence"
+OUTCOMES = (*LABELS, INSUFFICIENT)
+# Fewer stored rows than this and diagnose does not label the run: the rules compare the first
+# and the last eighth of the record, and find_plateau needs two windows.
+MIN_ROWS = 10
+# The loss is still improving when the slope of its logarithm over the last quarter of the record
+# is this many standard errors below zero (a t test; pure noise passes it about once in 1000) ...
+STILL_FALLING_T = -3.0
+# ... and that last quarter still brought at least this share of the run's whole (log) decline:
+# a loss falling at a steady pace brings a quarter or more, one that has levelled off next to 0
+# (course choice; on the course's runs and the validation set the stalled ones stay under 2%).
+STILL_FALLING_SHARE = 0.05
+# ... unless the loss is already below this fraction of its reference: the model fits its training
+# data (R² ≥ 0.99 for a squared error; a cross-entropy at 1% of ln C, the right class at about 99%
+# on average), and a loss that keeps shrinking there mostly measures logits growing on a
+# separable problem. diagnose then says converged, with a note that the loss is still falling.
+FIT_FRACTION = 1e-2
 
 
 @dataclass(frozen=True)
@@ -31,14 +49,17 @@ THRESHOLDS = {
     ),
     "tiny_gradient": Threshold(
         1e-4,
-        "first-layer gradient norm below this (together with β1) means vanishing; also the "
-        "floor under which a first-layer gradient cannot count as exploding. Assumes a loss ~1",
+        "first-layer gradient norm ÷ the reference loss below this (together with β1) means "
+        "vanishing; also the floor under which a first-layer gradient cannot count as "
+        "exploding. Divided by the loss, so multiplying the loss by a constant changes nothing "
+        "(AUTOTRAINER's absolute 1e-4 assumes a loss of about 1)",
         "AUTOTRAINER β2 (Zhang et al., ICSE 2021)",
     ),
     "stalled_gradient": Threshold(
         1e-3,
-        "at a plateau before the loss halved, every layer's gradient below this is unusable: "
-        "an SGD step of size η lowers the loss by about η·g², under 1e-6 for g < 1e-3, η ≤ 1",
+        "at a plateau before the loss halved, every layer's gradient ÷ the reference loss "
+        "below this is unusable: an SGD step of size η lowers the loss by about η·g², under "
+        "1e-6 of a loss of 1 for g < 1e-3, η ≤ 1",
         "first-order estimate (course choice); AUTOTRAINER's β2 = 1e-4 bounds the first layer",
     ),
     "exploding_ratio": Threshold(
@@ -56,6 +77,13 @@ THRESHOLDS = {
         1e3,
         "total gradient norm (last window / first window) grew by this factor, loss not falling",
         "course choice: three orders of magnitude, the mirror image of β1",
+    ),
+    "time_ratio": Threshold(
+        1e-3,
+        "‖∂L/∂x_t‖ over the first tenth of a recurrent layer's input sequence ÷ over the last "
+        "tenth, below this at a plateau: the early inputs no longer reach the loss",
+        "AUTOTRAINER's β1 applied along time instead of depth; vanishing through time: "
+        "Bengio, Simard & Frasconi (1994), Pascanu, Mikolov & Bengio (2013)",
     ),
     "dead_fraction": Threshold(
         0.7,
@@ -119,12 +147,14 @@ RULES = {
     "loss-spike": ("exploding", "the loss spiked to 10x its starting value or more"),
     "layer-ratio-high": ("exploding", "first/last layer gradient ratio above 70"),
     "gradient-growth": ("exploding", "gradient norm grew 1000x while the loss did not fall"),
-    "layer-ratio": ("vanishing", "first/last gradient ratio < 1e-3 and first layer < 1e-4"),
-    "still-improving": ("healthy", "no plateau: the loss is still falling"),
+    "too-few-rows": (INSUFFICIENT, "fewer than 10 stored rows: no label"),
+    "layer-ratio": ("vanishing", "first/last gradient ratio < 1e-3 and first layer < 1e-4 × loss"),
+    "still-improving": ("healthy", "no plateau, or the loss still falling in its last quarter"),
     "plateau-low": ("converged", "plateau after the loss at least halved"),
     "dying-relu": ("vanishing", "stalled (not halved) with ≥ 70% dead units in a layer"),
     "saturation": ("vanishing", "stalled (not halved) with ≥ 70% saturated units in a layer"),
-    "all-small": ("vanishing", "stalled (not halved) with every layer's gradient < 1e-3"),
+    "through-time": ("vanishing", "stalled (not halved), early inputs' gradient < 1e-3 of late"),
+    "all-small": ("vanishing", "stalled (not halved), every layer's gradient < 1e-3 × loss"),
     "gradient-collapse": ("vanishing", "stalled (not halved), gradients shrank 100x"),
     "tiny-updates": ("healthy", "stalled (not halved), gradients fine, updates < 1e-4"),
     "plateau-high": ("converged", "stalled (not halved), gradients and updates fine"),
