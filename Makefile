@@ -14,7 +14,7 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 # Notebooks show progress bars in JupyterLab only; runs under tests and `make execute` stay quiet.
 QUIET := VG_QUIET=1
 
-.PHONY: lab test unit notebooks browser portability lint format execute solutions bench bench-all clean
+.PHONY: lab test unit validate notebooks browser portability lint format execute solutions bench bench-all clean
 
 $(STAMP): pyproject.toml gradwatch/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
@@ -22,6 +22,13 @@ $(STAMP): pyproject.toml gradwatch/pyproject.toml
 	$(BIN)/python -m pip install -qq --upgrade pip
 	$(BIN)/python -m pip install -qq -e ./gradwatch -e ".[dev]"
 	@touch $(STAMP)
+
+# The toolkit's optional integrations, installed for its tests only (a learner's `make lab` does not
+# need them): tensorboard, Lightning and Hugging Face's Trainer, about 280 MB.
+EXTRAS := $(VENV)/.extras
+$(EXTRAS): $(STAMP)
+	$(BIN)/python -m pip install -qq -e "./gradwatch[tensorboard,lightning,huggingface]"
+	@touch $(EXTRAS)
 
 ## lab: create the environment if needed and open JupyterLab on the first notebook
 lab: $(STAMP)
@@ -37,8 +44,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
 # Two workers: the notebooks are single-threaded, and loadscope keeps each one in one kernel.
-unit: $(STAMP)
+unit: $(EXTRAS)
 	$(QUIET) $(BIN)/python -m pytest tests gradwatch/tests --ignore=tests/browser -q -n 2
+
+## validate: the toolkit's labelled runs: each label's own evidence on seeds 0-2, then diagnose's table
+validate: $(STAMP)
+	$(BIN)/python -m pytest gradwatch/validation -q -n 2
+	cd gradwatch && ../$(BIN)/python -m validation.run --seeds 0 1 2
 
 notebooks: $(STAMP)
 	$(QUIET) $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks -q -n 2 --dist loadscope
