@@ -452,3 +452,25 @@ def test_a_loss_spike_below_ten_times_the_start_is_not_exploding():
     losses = spiking_loss()
     losses[40:45] = [2.0, 5.0, 9.0, 3.0, 1.5]  # peak 9 / 1.1 < 10x
     assert D.diagnose(record(losses, HEALTHY)).rule != "loss-spike"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.integers(10, 80),
+    layers=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+    power=st.sampled_from([-13, -7, 7, 13]),
+)
+def test_multiplying_the_loss_by_a_constant_changes_no_label(steps, layers, seed, power):
+    """A loss ×c makes every gradient ×c; c = 2^k keeps the floats exact. The label, the rule and
+    every scale-free number stay the same (the issue: a loss ×1e-4 used to read as vanishing)."""
+    rng = np.random.default_rng(seed)
+    losses = np.abs(rng.standard_normal(steps)).cumsum()[::-1] + rng.uniform(0, 2)
+    grads = 10.0 ** rng.uniform(-9, 1, (steps, layers))
+    updates = 10.0 ** rng.uniform(-7, -1, (steps, layers))
+    c = 2.0**power
+    plain = SimpleNamespace(losses=losses, grad_norms=grads, update_ratios=updates)
+    scaled = SimpleNamespace(losses=c * losses, grad_norms=c * grads, update_ratios=updates)
+    baseline = float(losses[0])
+    a, b = D.diagnose(plain, baseline=baseline), D.diagnose(scaled, baseline=c * baseline)
+    assert (a.label, a.rule) == (b.label, b.rule)

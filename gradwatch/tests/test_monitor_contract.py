@@ -291,3 +291,16 @@ def test_gradient_profile_follows_the_data_too():
         model.parts["head"].weight.grad.norm().item(),
     ]
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_conv_transpose_and_functional_activations():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.ConvTranspose2d(4, 1, 3, stride=2))
+    with pytest.warns(GradwatchWarning, match="no activation module"):
+        monitor = GradientMonitor(model, every=1, forward_stats=True)
+    x = torch.randn(2, 1, 9, 9)
+    loss = (model(x) - x).square().mean()
+    loss.backward()
+    monitor.record(loss)
+    assert monitor.layer_names == ["0", "1"]
+    assert set(monitor.coverage()) == {name for name, _ in model.named_parameters()}
+    assert monitor.grad_norms[0, 1] == pytest.approx(model[1].weight.grad.norm().item(), rel=1e-6)
