@@ -11,7 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from gradwatch.layers import DEAD_UNIT_ACTIVATIONS, SATURATION_THRESHOLDS, activation_modules
+from gradwatch.layers import (
+    DEAD_UNIT_ACTIVATIONS,
+    SATURATION_THRESHOLDS,
+    Hooks,
+    activation_modules,
+)
 from gradwatch.profile import _as_input, _model_dtype, _Preserved
 
 
@@ -66,7 +71,7 @@ class ForwardProfile:
     slope_rms: np.ndarray
 
 
-class _ActivationHooks:
+class _ActivationHooks(Hooks):
     """Forward hooks on a model's activation modules that keep the latest statistics per module.
 
     Only forward passes that build a graph (``torch.is_grad_enabled()``) are recorded, so an
@@ -98,19 +103,12 @@ class _ActivationHooks:
         self.handles = []
         self.attach()
 
-    @property
-    def attached(self) -> bool:
-        return bool(self.handles)
-
-    def attach(self) -> None:
-        """Register the hooks (again, after :meth:`close`)."""
-        if self.handles:
-            return
-        self.handles.append(self.model.register_forward_pre_hook(self._new_pass))
+    def _register(self):
+        yield self.model.register_forward_pre_hook(self._new_pass)
         for i, module in enumerate(self.modules):
             if getattr(module, "inplace", False):  # e.g. nn.ReLU(inplace=True) overwrites z
-                self.handles.append(module.register_forward_pre_hook(self._pre_hook(i)))
-            self.handles.append(module.register_forward_hook(self._hook(i)))
+                yield module.register_forward_pre_hook(self._pre_hook(i))
+            yield module.register_forward_hook(self._hook(i))
 
     def _new_pass(self, module, inputs):
         self._calls = [0] * len(self._calls)
@@ -150,8 +148,10 @@ class _ActivationHooks:
         threshold = self.thresholds[index]
         saturated = None if threshold is None else torch.count_nonzero(z.abs() > threshold)
         dead = None
-        if self.kinds[index] in DEAD_UNIT_ACTIVATIONS:
-            dead = flat.shape[1] - torch.count_nonzero(flat.any(dim=0))
+        kind = self.kinds[index]
+        if kind in DEAD_UNIT_ACTIVATIONS:  # dead: the largest |a| over the batch is 0
+            largest = (flat if kind == "relu" else flat.abs()).amax(dim=0)  # ReLU's a ≥ 0
+            dead = torch.count_nonzero(largest == 0)
         return norm, saturated, dead, flat.numel(), flat.shape[1]
 
     def take(self) -> np.ndarray:
@@ -198,11 +198,6 @@ class _ActivationHooks:
     def profile(self) -> ForwardProfile:
         stats = self.take()
         return ForwardProfile(list(self.names), list(self.kinds), *stats)
-
-    def close(self) -> None:
-        for handle in self.handles:
-            handle.remove()
-        self.handles = []
 
 
 def forward_profile(model: nn.Module, x) -> ForwardProfile:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradwatch.monitor import GradientMonitor
+from gradwatch.monitor import GradientMonitor, summarize
 
 FORMAT_VERSION = 1
 """The version of the file layout :func:`save` writes; :func:`load` reads versions 1 to this."""
@@ -221,20 +221,7 @@ class SavedRecord:
     def summary(self) -> dict:
         """Rows, last loss, and per layer the median gradient norm and update ratio (as
         ``GradientMonitor.summary``)."""
-
-        def median(rows: np.ndarray) -> list[float]:
-            finite = [col[~np.isnan(col)] for col in rows.T]
-            return [float(np.median(c)) if c.size else math.nan for c in finite]
-
-        losses = self.losses
-        return {
-            "steps": self.steps,
-            "calls": self.calls,
-            "last_loss": float(losses[-1]) if losses.size else math.nan,
-            "layer_names": self.layer_names,
-            "median_grad_norm": median(self.grad_norms),
-            "median_update_ratio": median(self.update_ratios),
-        }
+        return summarize(self)
 
     def __repr__(self) -> str:
         return (

@@ -193,6 +193,30 @@ def activation_modules(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
     return found
 
 
+class Hooks:
+    """Hook handles attached for the measured steps and removed between them: subclasses say
+    what to register in ``_register`` (an iterable of handles)."""
+
+    handles: list
+
+    @property
+    def attached(self) -> bool:
+        return bool(self.handles)
+
+    def attach(self) -> None:
+        """Register the hooks (again, after :meth:`close`); a no-op while attached."""
+        if not self.handles:
+            self.handles = list(self._register())
+
+    def _register(self):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+
 def warn(message: str) -> None:
     """A gradwatch warning, pointing at the caller's line rather than at gradwatch."""
     warnings.warn(message, GradwatchWarning, stacklevel=3)

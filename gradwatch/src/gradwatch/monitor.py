@@ -476,20 +476,7 @@ class GradientMonitor:
 
     def summary(self) -> dict:
         """Rows, last loss, and per layer the median gradient norm and update ratio."""
-
-        def median(rows: np.ndarray) -> list[float]:
-            finite = [col[~np.isnan(col)] for col in rows.T]
-            return [float(np.median(c)) if c.size else math.nan for c in finite]
-
-        losses = self.losses
-        return {
-            "steps": self.steps,
-            "calls": self.calls,
-            "last_loss": float(losses[-1]) if losses.size else math.nan,
-            "layer_names": list(self.layer_names),
-            "median_grad_norm": median(self.grad_norms),
-            "median_update_ratio": median(self.update_ratios),
-        }
+        return summarize(self)
 
     # -- cleanup --
 
@@ -513,6 +500,25 @@ class GradientMonitor:
             f"GradientMonitor({len(self.layer_names)} layers, {self.steps} rows of "
             f"{self.calls} steps, every={self.every})"
         )
+
+
+def summarize(record) -> dict:
+    """Rows, calls, last loss, and per layer the median gradient norm and update ratio of a
+    monitor or a saved record (NaN entries, "not measured", left out of the medians)."""
+
+    def median(rows: np.ndarray) -> list[float]:
+        finite = [col[~np.isnan(col)] for col in rows.T]
+        return [float(np.median(c)) if c.size else math.nan for c in finite]
+
+    losses = record.losses
+    return {
+        "steps": record.steps,
+        "calls": record.calls,
+        "last_loss": float(losses[-1]) if losses.size else math.nan,
+        "layer_names": list(record.layer_names),
+        "median_grad_norm": median(record.grad_norms),
+        "median_update_ratio": median(record.update_ratios),
+    }
 
 
 def _reused_message(name: str) -> str:

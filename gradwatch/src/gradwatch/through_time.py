@@ -15,6 +15,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
+from gradwatch.layers import Hooks
+
 
 def recurrent_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, nn.RNNBase)]
@@ -33,7 +35,7 @@ def time_ratio(grad: torch.Tensor, time_dim: int) -> float:
     return early / late if late > 0 else math.nan
 
 
-class TimeHooks:
+class TimeHooks(Hooks):
     """Pre-hooks on every recurrent module; ``take()`` returns the latest time ratio of each
     (NaN where no graph-building forward pass was seen). A data input that does not require a
     gradient is replaced by an equal leaf that does, so its gradient can be read."""
@@ -46,15 +48,9 @@ class TimeHooks:
         self.handles = []
         self.attach()
 
-    @property
-    def attached(self) -> bool:
-        return bool(self.handles)
-
-    def attach(self) -> None:
-        if self.handles:
-            return
+    def _register(self):
         for i, module in enumerate(self.modules):
-            self.handles.append(module.register_forward_pre_hook(self._pre_hook(i)))
+            yield module.register_forward_pre_hook(self._pre_hook(i))
 
     def _pre_hook(self, index: int):
         def hook(module, inputs):
@@ -81,8 +77,3 @@ class TimeHooks:
         out = [math.nan if g is None else time_ratio(*g) for g in self._grads]
         self._grads = [None] * len(self._grads)
         return out
-
-    def close(self) -> None:
-        for handle in self.handles:
-            handle.remove()
-        self.handles = []
