@@ -7,6 +7,7 @@ a progress bar in JupyterLab and stays silent under tests (``VG_QUIET=1``, set b
 import contextlib
 import os
 import random
+import warnings
 
 import numpy as np
 
@@ -67,12 +68,25 @@ def progress(iterable, **tqdm_kwargs):
     return tqdm(iterable, **tqdm_kwargs)
 
 
+# Deprecations raised by the course's own code and its toolkit are errors, in the notebooks (here)
+# and under pytest (pyproject.toml's filterwarnings): a deprecated call is fixed before it breaks.
+# Warnings from third-party packages are left as they are.
+OWN_MODULES = r"(helpers|gradwatch)(\..*)?"
+
+
+def treat_own_deprecations_as_errors() -> None:
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("error", category=category, module=OWN_MODULES)
+
+
 def setup(seed: int = DEFAULT_SEED) -> None:
-    """Prepare a notebook: seed everything, choose torch's thread count, set the plot style."""
+    """Prepare a notebook: seed everything, choose torch's thread count, set the plot style, and
+    make deprecation warnings from the course's own modules errors."""
     import torch
 
     from helpers import plots
 
+    treat_own_deprecations_as_errors()
     seed_everything(seed)
     torch.set_num_threads(choose_threads())
     plots.use_course_style()

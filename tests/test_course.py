@@ -60,3 +60,18 @@ def test_progress_wraps_in_a_bar_otherwise(monkeypatch):
 
 def test_palette_is_okabe_ito():
     assert plots.COLORS["blue"] == "#0072B2" and len(set(plots.CYCLE)) == len(plots.CYCLE)
+
+
+def test_setup_makes_the_courses_own_deprecations_errors():
+    import warnings
+
+    from helpers import course
+
+    with warnings.catch_warnings():
+        course.treat_own_deprecations_as_errors()
+        with pytest.raises(DeprecationWarning):
+            warnings.warn_explicit("old", DeprecationWarning, "x.py", 1, module="helpers.models")
+        with pytest.raises(FutureWarning):
+            warnings.warn_explicit("old", FutureWarning, "x.py", 1, module="gradwatch.monitor")
+        with pytest.warns(DeprecationWarning):  # a third-party warning stays a warning
+            warnings.warn_explicit("theirs", DeprecationWarning, "x.py", 1, module="numpy.core")

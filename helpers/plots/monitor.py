@@ -49,8 +49,7 @@ def gradient_heatmap(monitor, *, title: str | None = None, vmin=None, vmax=None,
     """
     fig, ax = _axes(ax)
     grid = _log10(monitor.grad_norms).T
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad(color="0.8")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.8")
     image = ax.imshow(
         np.ma.masked_invalid(grid),
         aspect="auto",
