@@ -15,8 +15,10 @@ remedies.
 """
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -171,6 +173,14 @@ class Cell:
 def _check(cause: str, remedy: str, seeds) -> tuple:
     cause = _validate.choice(cause, tuple(CAUSES), "cause")
     remedy = _validate.choice(remedy, tuple(REMEDIES), "remedy")
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of integer seeds, e.g. (0, 1, 2), got {seeds!r}")
+    seeds = tuple(seeds)
+    for s in seeds:
+        if isinstance(s, bool | np.bool_) or not isinstance(s, Integral):
+            raise TypeError(f"seeds must hold integers, got {s!r} in {seeds!r}")
+        if not 0 <= s < 2**32:
+            raise ValueError(f"seeds must be integers in 0 .. 2**32 - 1, got {s!r} in {seeds!r}")
     seeds = tuple(int(s) for s in seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must name at least one seed, each once, got {seeds}")

@@ -49,11 +49,21 @@ def layer_factor(grads) -> float:
 
     For a sigmoid net with small weights N(0, s²) and width n it is ≈ 0.25·s·√n.
     """
-    grads = np.asarray(grads, dtype=np.float64)
+    try:
+        grads = np.asarray(grads)
+        if grads.dtype.kind not in "iuf":
+            raise TypeError
+        grads = grads.astype(np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"grads must be a 1-D array of gradient norms, got {type(grads).__name__}"
+        ) from None
     if grads.ndim != 1 or grads.size < 3:
         raise ValueError(
             f"grads must be a 1-D profile of at least 3 layers, got shape {grads.shape}"
         )
+    if not (np.isfinite(grads).all() and (grads >= 0).all()):
+        raise ValueError(f"grads must be finite norms >= 0, got {grads}")
     if not (grads[1:] > 0).all():
         return 0.0 if grads[1] == 0 else math.nan
     return float((grads[1] / grads[-1]) ** (1.0 / (grads.size - 2)))

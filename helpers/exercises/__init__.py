@@ -88,6 +88,8 @@ def as_number(answer):
     if isinstance(answer, bool | np.bool_):
         return None, Feedback(False, f"Expected a number, got {answer!r}.")
     try:
+        if np.iscomplexobj(answer):
+            return None, Feedback(False, f"Expected a real number, got {answer!r}.")
         array = np.asarray(answer, dtype=np.float64)
     except (TypeError, ValueError, RuntimeError):
         return None, Feedback(False, f"Expected a single number, got {answer!r}.")

@@ -156,7 +156,8 @@ def check_clipped(answer) -> Feedback:
     if unanswered(answer):
         return Feedback(False, UNANSWERED)
     try:
-        vector = np.asarray(answer, dtype=np.float64).reshape(-1)
+        complex_answer = np.iscomplexobj(answer)  # casting would drop the imaginary part
+        vector = None if complex_answer else np.asarray(answer, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError, RuntimeError):
         vector = None
     if vector is None or vector.size != 2 or isinstance(answer, str):

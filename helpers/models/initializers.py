@@ -109,15 +109,36 @@ def init_linear(layer: nn.Linear, init: str, activation: str, scale: float | Non
                 nn.init.zeros_(layer.bias)
 
 
+# A weight scale beyond this overflows float32 activations after a layer or two (and U(-s, s)
+# cannot even be drawn near float32's maximum, 3.4e38): far past any scale the course studies.
+MAX_SCALE = 1e6
+
+
 def _check_scale(init: str, scale) -> float | None:
     if scale is not None:
-        return _validate.nonnegative(scale, "scale")
+        scale = _validate.nonnegative(scale, "scale")
+        if scale > MAX_SCALE:
+            raise ValueError(
+                f"scale must be at most {MAX_SCALE:g} (float32 weights and activations overflow "
+                f"beyond it), got {scale!r}"
+            )
+        return scale
     if init in NEEDS_SCALE:
         raise ValueError(
             f"init={init!r} needs a weight scale: pass scale= (e.g. scale=0.05 for "
             f"{'N(0, 0.05²)' if init == 'normal' else 'U(-0.05, 0.05)'})"
         )
     return None
+
+
+def _check_seed(seed) -> None:
+    """None, or an integer torch.manual_seed accepts (-2**63 .. 2**64 - 1)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
+        raise TypeError(f"seed must be an integer or None, got {seed!r}")
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"seed must be an integer in -2**63 .. 2**64 - 1, got {seed!r}")
 
 
 def _initialize(model, init, activation, scale, seed):
@@ -154,8 +175,7 @@ def initialize(
     _validate.choice(activation, ACTIVATIONS, "activation")
     _validate.choice(init, INITS, "init")
     scale = _check_scale(init, scale)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral)):
-        raise TypeError(f"seed must be an integer or None, got {seed!r}")
+    _check_seed(seed)
     return _initialize(model, init, activation, scale, seed)
 
 

@@ -6,14 +6,13 @@ reuse :func:`mlp` with other activations, initializations, normalization and res
 """
 
 from collections import OrderedDict
-from numbers import Integral
 
 import torch
 from torch import nn
 
 from helpers import _validate
 from helpers.activations import ACTIVATIONS, torch_activation
-from helpers.models.initializers import INITS, _check_scale, _initialize
+from helpers.models.initializers import INITS, _check_scale, _check_seed, _initialize
 
 NORMS = (None, "batch", "layer")
 
@@ -88,9 +87,11 @@ def _check_args(depth, width, in_features, out_features, activation, init, scale
     count = parameter_count(depth, width, in_features, out_features)
     if count > MAX_PARAMETERS:
         raise ValueError(
-            f"mlp(depth={depth}, width={width}) would have {count:.3g} parameters "
+            f"mlp(depth={depth}, width={width}) would have {count:.3g} parameters with "
+            f"in_features={in_features}, out_features={out_features} "
             f"({4 * count / 1e9:.3g} GB of float32 weights); the limit is {MAX_PARAMETERS:.0e}. "
-            "The course's networks need a few thousand: check depth and width"
+            "The course's networks need a few thousand: check depth, width, in_features and "
+            "out_features"
         )
     _validate.choice(activation, ACTIVATIONS, "activation")
     _validate.choice(init, INITS, "init")
@@ -98,8 +99,7 @@ def _check_args(depth, width, in_features, out_features, activation, init, scale
         valid = ", ".join(repr(n) for n in NORMS)
         raise ValueError(f"unknown norm {norm!r}; valid names are {valid}")
     scale = _check_scale(init, scale)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, Integral)):
-        raise TypeError(f"seed must be an integer or None, got {seed!r}")
+    _check_seed(seed)
     return depth, width, in_features, out_features, scale
 
 

@@ -17,7 +17,7 @@ from gradwatch.layers import (
     Hooks,
     activation_modules,
 )
-from gradwatch.profile import _as_input, _model_dtype, _Preserved
+from gradwatch.profile import _as_input, _forward, _model_dtype, _Preserved
 
 
 def _unit_stats(module, z: torch.Tensor, a: torch.Tensor, threshold, dead_applies, slopes):
@@ -213,7 +213,7 @@ def forward_profile(model: nn.Module, x) -> ForwardProfile:
     hooks = _ActivationHooks(model, always=True, slopes=True)
     try:
         with _Preserved(model), torch.no_grad():
-            model(x)
+            _forward(model, x)
         return hooks.profile()
     finally:
         hooks.close()

@@ -71,9 +71,9 @@ class Group:
         return bool(self.weights)
 
 
-def _check_model(model) -> None:
+def _check_model(model, argument: str = "model") -> None:
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"{argument} must be a torch.nn.Module, got {type(model).__name__}")
 
 
 def parameter_groups(model: nn.Module, *, trainable_only: bool = False) -> list[Group]:
@@ -166,7 +166,7 @@ def layer_weights(layer: nn.Module) -> list[torch.Tensor]:
     """The weight matrices a layer owns itself: ``weight`` for Linear/Conv/Embedding;
     ``weight_ih_l0``, ``weight_hh_l0``, ... for the RNN family; ``in_proj_weight`` (or the
     separate q/k/v projections) for MultiheadAttention. Biases are not weights."""
-    _check_model(layer)
+    _check_model(layer, "layer")
     return [p for n, p in layer.named_parameters(recurse=False) if _is_weight(n, p)]
 
 

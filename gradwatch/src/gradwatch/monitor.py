@@ -37,18 +37,31 @@ def snapshot_weights(model: nn.Module) -> list[torch.Tensor]:
 
 
 def relative_change(model: nn.Module, snapshot: list[torch.Tensor]) -> np.ndarray:
-    """‖W_now − W_then‖ / ‖W_then‖ per tracked layer, against a :func:`snapshot_weights` copy."""
+    """‖W_now − W_then‖ / ‖W_then‖ per tracked layer, against a :func:`snapshot_weights` copy.
+
+    A layer whose snapshot is all zeros has change inf (0 if it is still all zeros)."""
     now = snapshot_weights(model)
+    if not isinstance(snapshot, list | tuple) or not all(torch.is_tensor(a) for a in snapshot):
+        raise TypeError(
+            "snapshot must be the list of tensors snapshot_weights(model) returned, got "
+            f"{type(snapshot).__name__}"
+        )
     if [a.shape for a in snapshot] != [b.shape for b in now]:
-        raise ValueError("snapshot does not match the model's tracked layers")
-    return np.array(
+        raise ValueError(
+            f"snapshot does not match the model's tracked layers: its shapes are "
+            f"{[tuple(a.shape) for a in snapshot]}, the model's {[tuple(b.shape) for b in now]}"
+        )
+    change = np.array(
         [
             float(torch.linalg.vector_norm(b.double() - a.double()))
-            / float(torch.linalg.vector_norm(a.double()))
             for a, b in zip(snapshot, now, strict=True)
         ],
         dtype=np.float64,
     )
+    then = np.array([float(torch.linalg.vector_norm(a.double())) for a in snapshot])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = change / then
+    return np.where((then == 0) & (change == 0), 0.0, ratio)
 
 
 def _loss_value(loss):
@@ -143,6 +156,8 @@ class GradientMonitor:
             raise ValueError(
                 "model has no trainable weight matrix: every layer has requires_grad=False"
             )
+        if not isinstance(forward_stats, bool | np.bool_):
+            raise TypeError(f"forward_stats must be True or False, got {forward_stats!r}")
         self.every = _checks.positive_int(every, "every")
         self.capacity = _checks.positive_int(capacity, "capacity")
         if self.capacity < 16:

@@ -25,15 +25,40 @@ def _norms(tensors: list[torch.Tensor]) -> list[float]:
 
 
 def _as_input(value, argument: str, dtype: torch.dtype) -> torch.Tensor:
-    """A tensor from ``value``; floating values take the model's dtype (integers stay, e.g. class
-    labels for CrossEntropyLoss)."""
+    """A batch tensor from ``value``; floating values take the model's dtype (integers stay, e.g.
+    class labels for CrossEntropyLoss). Refuses non-numbers, an empty batch and NaN/inf."""
+    if isinstance(value, str | bytes | bool):
+        raise TypeError(f"{argument} must be a tensor or an array of numbers, got {value!r}")
     try:
         tensor = torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError):
         raise TypeError(
             f"{argument} must be a tensor or an array of numbers, got {type(value).__name__}"
         ) from None
+    if tensor.dtype == torch.bool or tensor.is_complex():
+        raise TypeError(f"{argument} must hold real numbers, got a tensor of dtype {tensor.dtype}")
+    if tensor.dim() == 0 or tensor.shape[0] == 0:
+        raise ValueError(
+            f"{argument} is empty (shape {tuple(tensor.shape)}): a gradient needs at least one "
+            "example; an empty batch would report every gradient as 0"
+        )
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        raise ValueError(
+            f"{argument} contains NaN or inf (shape {tuple(tensor.shape)}): every input must be "
+            "a finite number"
+        )
     return tensor.to(dtype) if tensor.is_floating_point() else tensor
+
+
+def _forward(model: nn.Module, x: torch.Tensor):
+    """``model(x)``; a RuntimeError of the forward pass (a shape or dtype the model cannot take)
+    becomes a ValueError naming x and its shape."""
+    try:
+        return model(x)
+    except RuntimeError as err:
+        raise ValueError(
+            f"x of shape {tuple(x.shape)} and dtype {x.dtype} does not fit the model: {err}"
+        ) from err
 
 
 def _first_output(output):
@@ -80,15 +105,29 @@ class _Preserved:
 
 def _loss(model: nn.Module, x, y, loss_fn) -> torch.Tensor:
     """Forward pass and loss (inside the caller's grad mode)."""
-    output = _first_output(model(x))
+    output = _first_output(_forward(model, x))
+    if not torch.is_tensor(output):
+        raise TypeError(f"model(x) must return a tensor, got {type(output).__name__}")
     if loss_fn is None:
         if output.shape != y.shape:
             raise ValueError(
-                f"y has shape {tuple(y.shape)} but the model's output has shape "
-                f"{tuple(output.shape)}; MSELoss needs them equal"
+                f"y has shape {tuple(y.shape)} but the model's output for x of shape "
+                f"{tuple(x.shape)} has shape {tuple(output.shape)}; MSELoss needs them equal"
             )
         loss_fn = nn.MSELoss()
-    return loss_fn(output, y)
+    try:
+        loss = loss_fn(output, y)
+    except RuntimeError as err:
+        raise ValueError(
+            f"loss_fn(model(x), y) failed for an output of shape {tuple(output.shape)} and y of "
+            f"shape {tuple(y.shape)}: {err}"
+        ) from err
+    if not torch.is_tensor(loss) or loss.numel() != 1 or not loss.is_floating_point():
+        what = f"shape {tuple(loss.shape)}" if torch.is_tensor(loss) else type(loss).__name__
+        raise TypeError(
+            f"loss_fn must return the loss as a real scalar tensor, got {what} from {loss_fn!r}"
+        )
+    return loss.reshape(())
 
 
 def _gradient_pass(model: nn.Module, x, y, loss_fn) -> np.ndarray:
@@ -100,12 +139,6 @@ def _gradient_pass(model: nn.Module, x, y, loss_fn) -> np.ndarray:
     dtype = _model_dtype(model)
     x = _as_input(x, "x", dtype)
     y = _as_input(y, "y", dtype)
-    for name, value in (("x", x), ("y", y)):
-        if value.dim() == 0 or value.shape[0] == 0:
-            raise ValueError(
-                f"{name} is empty (shape {tuple(value.shape)}): a gradient needs at least one "
-                "example; an empty batch would report every gradient as 0"
-            )
     groups = [g for g in parameter_groups(model) if g.is_layer]
     weights = [w for g in groups for _, w in g.weights]
     order = ForwardOrder(model)
