@@ -304,3 +304,19 @@ def test_conv_transpose_and_functional_activations():
     assert monitor.layer_names == ["0", "1"]
     assert set(monitor.coverage()) == {name for name, _ in model.named_parameters()}
     assert monitor.grad_norms[0, 1] == pytest.approx(model[1].weight.grad.norm().item(), rel=1e-6)
+
+
+def test_the_scalers_scale_is_read_at_measured_steps_only():
+    model = nn.Linear(3, 1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=8.0)
+    reads = []
+    get_scale = scaler.get_scale
+    scaler.get_scale = lambda: reads.append(1) or get_scale()  # get_scale syncs with the host
+    monitor = GradientMonitor(model, every=4)
+    loss = nn.functional.mse_loss(model(torch.randn(4, 3)), torch.randn(4, 1))
+    scaler.scale(loss).backward()
+    for _ in range(8):
+        monitor.record(loss, scaler=scaler)
+    assert len(reads) == 2 and list(monitor.step_index) == [0, 4]
+    with pytest.raises(TypeError, match="scaler must be"):
+        monitor.record(loss, scaler="yes")  # an unmeasured step still checks its argument

@@ -106,16 +106,18 @@ def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
     return norms
 
 
-def _grad_scale(scaler) -> float:
-    """1 / the scale the gradients carry: GradScaler's current scale, or 1 if it is disabled or
-    ``unscale_`` was already called for this step."""
-    if scaler is None:
-        return 1.0
-    if not (hasattr(scaler, "get_scale") and hasattr(scaler, "is_enabled")):
+def _check_scaler(scaler) -> None:
+    if scaler is not None and not (hasattr(scaler, "get_scale") and hasattr(scaler, "is_enabled")):
         raise TypeError(
             f"scaler must be a torch.amp.GradScaler (or None), got {type(scaler).__name__}"
         )
-    if not scaler.is_enabled():
+
+
+def _grad_scale(scaler) -> float:
+    """1 / the scale the gradients carry: GradScaler's current scale, or 1 if it is disabled or
+    ``unscale_`` was already called for this step. ``get_scale()`` copies the scale to the host,
+    so this is read at measured steps only."""
+    if scaler is None or not scaler.is_enabled():
         return 1.0
     states = getattr(scaler, "_per_optimizer_states", {})
     if any(getattr(s.get("stage"), "name", "") == "UNSCALED" for s in states.values()):
@@ -250,7 +252,7 @@ class GradientMonitor:
         not stored (``overflow_steps`` counts it).
         """
         value = _loss_value(loss)
-        inverse_scale = _grad_scale(scaler)
+        _check_scaler(scaler)
         if self._order is not None:
             self._fix_order()
         step = self.calls
@@ -258,7 +260,7 @@ class GradientMonitor:
         self._loss_sum = self._loss_sum + value
         self._loss_count += 1
         if step % self.every == 0:
-            self._measure(step, inverse_scale, scaler is not None)
+            self._measure(step, _grad_scale(scaler), scaler is not None)
         hooks = [h for h in (self._hooks, self._time) if h is not None]
         if (step + 1) % self.every == 0:  # the next call is measured: prepare for it
             self._snapshot()
