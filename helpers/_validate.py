@@ -5,6 +5,6 @@ so a learner can act on the message. Validate once, at the public boundary. The 
 toolkit's own (``gradwatch._checks``), so the course and the toolkit word their errors alike.
 """
 
-from gradwatch._checks import choice, nonnegative, positive, positive_int
+from gradwatch._checks import choice, nonnegative, positive, positive_int, real_array
 
-__all__ = ["choice", "nonnegative", "positive", "positive_int"]
+__all__ = ["choice", "nonnegative", "positive", "positive_int", "real_array"]

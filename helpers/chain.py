@@ -71,15 +71,7 @@ class DepthSweep(NamedTuple):
 
 
 def _as_finite_array(value, argument: str, ndim: int) -> np.ndarray:
-    try:
-        array = np.asarray(value)
-        if array.dtype.kind not in "iuf":  # booleans, complex numbers, strings, objects
-            raise TypeError
-        array = array.astype(np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{argument} must be a numeric numpy array (real numbers), got {value!r}"
-        ) from None
+    array = _validate.real_array(value, argument, "a numeric numpy array (real numbers)")
     if array.ndim != ndim:
         raise ValueError(
             f"{argument} must be a {ndim}-D array, got shape {array.shape} ({array.ndim}-D)"

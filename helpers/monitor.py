@@ -22,6 +22,7 @@ from gradwatch.layers import (
 )
 from gradwatch.monitor import GradientMonitor, relative_change, snapshot_weights
 from gradwatch.profile import _gradient_pass, gradient_profile
+from helpers import _validate
 
 __all__ = [
     "ACTIVATION_MODULES",
@@ -49,15 +50,7 @@ def layer_factor(grads) -> float:
 
     For a sigmoid net with small weights N(0, s²) and width n it is ≈ 0.25·s·√n.
     """
-    try:
-        grads = np.asarray(grads)
-        if grads.dtype.kind not in "iuf":
-            raise TypeError
-        grads = grads.astype(np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"grads must be a 1-D array of gradient norms, got {type(grads).__name__}"
-        ) from None
+    grads = _validate.real_array(grads, "grads", "a 1-D array of gradient norms")
     if grads.ndim != 1 or grads.size < 3:
         raise ValueError(
             f"grads must be a 1-D profile of at least 3 layers, got shape {grads.shape}"

@@ -49,3 +49,12 @@ def test_gradient_profile_refuses_an_empty_batch(model, argument):
     empty = {"x": (torch.zeros(0, 2), y), "y": (x, torch.zeros(0, 1))}[argument]
     with pytest.raises(ValueError, match=rf"{argument} is empty \(shape \(0, \d\)\)"):
         gradwatch.gradient_profile(model, *empty)
+
+
+def test_real_array_refuses_what_casting_would_misread():
+    from gradwatch._checks import real_array
+
+    np.testing.assert_array_equal(real_array([1, 2.5], "x"), [1.0, 2.5])
+    for value in ([True, False], [1 + 2j], ["a"], [[1.0], [2.0, 3.0]], None):
+        with pytest.raises(TypeError, match="^x must be"):
+            real_array(value, "x")

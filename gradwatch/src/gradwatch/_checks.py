@@ -4,6 +4,8 @@ what is allowed."""
 from collections.abc import Iterable
 from numbers import Integral, Real
 
+import numpy as np
+
 
 def choice(value, allowed: Iterable[str], argument: str) -> str:
     """Return ``value`` if it is one of ``allowed``, else raise ValueError listing them."""
@@ -38,3 +40,18 @@ def positive(value, argument: str) -> float:
     if value == 0:
         raise ValueError(f"{argument} must be > 0, got 0")
     return value
+
+
+def real_array(value, argument: str, what: str = "an array of real numbers") -> np.ndarray:
+    """``value`` as a float64 array if it holds real numbers (integers or floats); booleans,
+    complex numbers, strings, objects and ragged lists raise TypeError naming the argument
+    (casting would read True as 1 or drop an imaginary part without a word)."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.dtype.kind not in "iuf":
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else type(value).__name__
+        raise TypeError(f"{argument} must be {what}, got {shown}")
+    return array.astype(np.float64)
