@@ -3,7 +3,8 @@ input, either return a documented result or raise TypeError/ValueError naming th
 never a numpy/torch internal message, another exception type, a hang or a silent wrong answer."""
 
 import math
-import warnings
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,36 +15,23 @@ from torch import nn
 
 from helpers import activations, chain, diagnose, exercises, matrix, models, monitor
 
-FAST = settings(
-    max_examples=40,
-    deadline=2000,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gradwatch" / "tests"))
+from bad_values import (  # noqa: E402 (shared with gradwatch's own property tests)
+    FAST,
+    containers,
+    huge_ints,
+    is_positive_int,
+    outcome,
+    refused,
+    scalars,
 )
+
 TRAINING = settings(
     max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-special_floats = st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.0, -0.0, 1e308])
-huge_ints = st.sampled_from([10**12, 10**30, -(10**12), 2**63])
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.text(max_size=5),
-    st.integers(-5, 5),
-    huge_ints,
-    special_floats,
-    st.floats(allow_nan=True, allow_infinity=True),
-)
-containers = st.one_of(
-    st.lists(st.text(max_size=3), max_size=3),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-    st.just([]),
-    st.just(()),
-    st.just([[1.0], [2.0, 3.0]]),  # ragged
-    st.just(object()),
-)
 arrays = st.one_of(
     st.just(np.zeros(0)),
     st.just(np.zeros((0, 2))),
@@ -56,30 +44,6 @@ arrays = st.one_of(
     st.just(torch.zeros(0, 2)),
 )
 bad = st.one_of(scalars, containers, arrays)
-
-
-def outcome(call, *names):
-    """("ok", result), or ("error", exc) for a TypeError/ValueError naming one of ``names``; any
-    other exception, or an error that does not name the argument, fails the test."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return "ok", call()
-    except (TypeError, ValueError) as err:
-        message = str(err)
-        assert any(n in message for n in names), (
-            f"{type(err).__name__} does not name {names}: {message!r}"
-        )
-        return "error", err
-
-
-def refused(call, *names):
-    kind, value = outcome(call, *names)
-    assert kind == "error", f"expected an error naming {names}, got {value!r}"
-
-
-def _positive_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 # --- helpers.activations --------------------------------------------------------------------
@@ -183,7 +147,7 @@ def test_manual_backprop_on_valid_networks_matches_autograd(shapes, activation):
 @given(depth=st.one_of(scalars, containers), width=st.one_of(scalars, st.integers(1, 4)))
 def test_mlp_depth_and_width(depth, width):
     kind, model = outcome(lambda: models.mlp(depth, width), "depth", "width")
-    valid = _positive_int(depth) and _positive_int(width)
+    valid = is_positive_int(depth) and is_positive_int(width)
     valid = valid and models.perceptron.parameter_count(depth, width, 2, 1) <= 10**8
     assert (kind == "ok") == valid, (depth, width)
     if kind == "ok":
@@ -241,7 +205,7 @@ def test_monitor_names_refuse_non_modules(model):
 def test_gradient_monitor_every_and_loss(every, loss):
     model = _model()
     kind, mon = outcome(lambda: monitor.GradientMonitor(model, every=every), "every")
-    assert (kind == "ok") == _positive_int(every)
+    assert (kind == "ok") == is_positive_int(every)
     if kind == "ok":
         model(torch.ones(2, 2)).sum().backward()
         kind, _ = outcome(lambda: mon.record(loss), "loss")
@@ -322,7 +286,7 @@ def test_cell_seeds(seeds, no_training):
     kind, value = outcome(lambda: matrix.cell("tiny_init", "none", seeds=seeds), "seeds")
     if kind == "ok":
         assert value == ("trained", tuple(seeds))
-        assert all(_positive_int(s + 1) for s in seeds) and len(set(seeds)) == len(seeds)
+        assert all(is_positive_int(s + 1) for s in seeds) and len(set(seeds)) == len(seeds)
 
 
 # --- helpers.exercises.load_all -------------------------------------------------------------

@@ -3,11 +3,20 @@ documented result or raises TypeError/ValueError naming the argument; never a nu
 internal message, another exception type, a hang or a silent wrong answer."""
 
 import math
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from bad_values import (  # gradwatch/tests/bad_values.py, shared with the course's test
+    FAST,
+    containers,
+    huge_ints,
+    is_positive_int,
+    outcome,
+    refused,
+    scalars,
+    special_floats,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -15,35 +24,6 @@ from torch import nn
 import gradwatch
 from gradwatch import io as gio
 
-FAST = settings(
-    max_examples=40,
-    deadline=2000,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-pytestmark = pytest.mark.filterwarnings("ignore::gradwatch.GradwatchWarning")
-
-# --- strategies of bad values ---------------------------------------------------------------
-
-special_floats = st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.0, -0.0, 1e308])
-huge_ints = st.sampled_from([10**12, 10**30, -(10**12), 2**63])
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.text(max_size=5),
-    st.integers(-5, 5),
-    huge_ints,
-    special_floats,
-    st.floats(allow_nan=True, allow_infinity=True),
-)
-containers = st.one_of(
-    st.lists(st.text(max_size=3), max_size=3),
-    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-    st.just([]),
-    st.just(()),
-    st.just([[1.0], [2.0, 3.0]]),  # ragged
-    st.just(object()),
-)
 tensors = st.one_of(
     st.just(torch.zeros(0)),
     st.just(torch.zeros(0, 2)),
@@ -67,30 +47,6 @@ def _model():
     return nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))
 
 
-def outcome(call, *names):
-    """Run ``call``; return ("ok", result), or ("error", exc) for a TypeError/ValueError whose
-    message names one of ``names``. Any other exception, or an unnamed one, fails the test."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return "ok", call()
-    except (TypeError, ValueError) as err:
-        message = str(err)
-        assert any(n in message for n in names), (
-            f"{type(err).__name__} does not name {names}: {message!r}"
-        )
-        return "error", err
-
-
-def refused(call, *names):
-    kind, value = outcome(call, *names)
-    assert kind == "error", f"expected an error naming {names}, got {value!r}"
-
-
-def _is_positive_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
-
-
 # --- GradientMonitor ------------------------------------------------------------------------
 
 
@@ -108,7 +64,7 @@ def test_monitor_every_and_capacity(every, capacity):
         "every",
         "capacity",
     )
-    valid = _is_positive_int(every) and _is_positive_int(capacity) and capacity >= 16
+    valid = is_positive_int(every) and is_positive_int(capacity) and capacity >= 16
     assert (kind == "ok") == valid, (every, capacity, value)
     if kind == "ok":
         assert value.every == every and value.layer_names == ["0", "2"]
@@ -222,7 +178,7 @@ def test_diagnose_baseline_and_window(baseline, window):
         and math.isfinite(baseline)
         and baseline >= 0
     )
-    window_ok = window is None or (_is_positive_int(window) and 2 * window <= 20)
+    window_ok = window is None or (is_positive_int(window) and 2 * window <= 20)
     assert (kind == "ok") == (baseline_ok and window_ok), (baseline, window, value)
     if kind == "ok":
         assert value.label in gradwatch.OUTCOMES
@@ -256,7 +212,7 @@ def test_find_plateau_result_or_named_error(losses, window, rel_tol):
         scaled = gradwatch.find_plateau([4.0 * v for v in losses], window=window, rel_tol=rel_tol)
         assert scaled == value
     else:
-        valid = _is_positive_int(window) and 2 * window <= len(losses)
+        valid = is_positive_int(window) and 2 * window <= len(losses)
         valid = valid and isinstance(rel_tol, float) and math.isfinite(rel_tol) and rel_tol >= 0
         assert not valid, (window, rel_tol, value)
 
