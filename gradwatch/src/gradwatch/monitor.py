@@ -196,7 +196,6 @@ class GradientMonitor:
         norms = [g for g in groups if not g.is_layer]
         self.layer_names = [g.name for g in layers]
         self.norm_names = [g.name for g in norms]
-        self._layer_kinds = [type(g.module).__name__ for g in layers]
         n_layers = len(layers)
         # Parameter lists in column order, with the column each reads.
         self._weights = [p for g in layers for _, p in g.weights]
