@@ -127,7 +127,8 @@ class _ActivationHooks(Hooks):
         def hook(module, inputs, output):
             if self._recording():
                 z = self._inputs.pop(index, None)
-                z = inputs[0].detach() if z is None else z
+                if z is None and not (self.at_once and self.thresholds[index] is None):
+                    z = inputs[0].detach()  # at once, only a saturation count reads z
                 if self.at_once:
                     self.latest[index] = self._summary(index, z, output.detach())
                 else:
@@ -139,20 +140,21 @@ class _ActivationHooks(Hooks):
         return hook
 
     def _summary(self, index: int, z: torch.Tensor, a: torch.Tensor) -> tuple:
-        """(‖a‖₂, values with |z| beyond the threshold, dead units, number of values, number of
-        units) of one call, the first three as 0-d tensors (None where a statistic does not
-        apply) kept on the device; take() turns them into the RMS and the two fractions. As few
-        operations as possible, since this runs inside the forward pass."""
-        flat = a.reshape(a.shape[0], -1) if a.dim() > 1 else a.reshape(1, -1)
-        norm = torch.linalg.vector_norm(flat, dtype=torch.float32)
+        """(‖a‖₂, values with |z| beyond the threshold, each unit's largest |a| over the batch,
+        number of values, number of units) of one call as tensors kept on the device (None
+        where a statistic does not apply); take() turns them into the RMS and the two fractions,
+        counting the live units of every call at once. As few operations as possible, since
+        this runs inside the forward pass."""
+        if a.dim() < 2:
+            a = a.reshape(1, -1)  # no batch dimension: one example
+        norm = torch.linalg.vector_norm(a, dtype=torch.float32)
         threshold = self.thresholds[index]
         saturated = None if threshold is None else torch.count_nonzero(z.abs() > threshold)
-        dead = None
+        largest = None
         kind = self.kinds[index]
-        if kind in DEAD_UNIT_ACTIVATIONS:  # dead: the largest |a| over the batch is 0
-            largest = (flat if kind == "relu" else flat.abs()).amax(dim=0)  # ReLU's a ≥ 0
-            dead = torch.count_nonzero(largest == 0)
-        return norm, saturated, dead, flat.numel(), flat.shape[1]
+        if kind in DEAD_UNIT_ACTIVATIONS:  # a unit is dead if its largest |a| is 0
+            largest = (a if kind == "relu" else a.abs()).amax(dim=0)  # ReLU's a ≥ 0
+        return norm, saturated, largest, a.numel(), a[0].numel()
 
     def take(self) -> np.ndarray:
         """(4, n_activations) array of the latest rms, saturation, dead fraction, slope RMS; NaN
@@ -164,14 +166,18 @@ class _ActivationHooks(Hooks):
         out = np.full((4, len(self.latest)), np.nan)
         if self.at_once:
             seen = [(i, stats) for i, stats in enumerate(self.latest) if stats is not None]
-            tensors = [t for _, stats in seen for t in stats[:3] if t is not None]
-            values = iter(torch.stack([t.double() for t in tensors]).tolist() if tensors else [])
-            for i, (_, saturated, dead, count, units) in seen:
-                out[0, i] = next(values) / math.sqrt(max(1, count))
-                if saturated is not None:
-                    out[1, i] = next(values) / max(1, count)
-                if dead is not None:
-                    out[2, i] = next(values) / max(1, units)
+            norms = [stats[0] for _, stats in seen]
+            saturated = [stats[1] for _, stats in seen if stats[1] is not None]
+            largest = [stats[2] for _, stats in seen if stats[2] is not None]
+            norms = iter(torch.stack(norms).tolist() if norms else [])
+            saturated = iter(torch.stack(saturated).tolist() if saturated else [])
+            live = iter(torch.stack(torch._foreach_norm(largest, 0)).tolist() if largest else [])
+            for i, (_, beyond, top, count, units) in seen:
+                out[0, i] = next(norms) / math.sqrt(max(1, count))
+                if beyond is not None:
+                    out[1, i] = next(saturated) / max(1, count)
+                if top is not None:  # the 0-"norm" counts the units whose largest |a| is not 0
+                    out[2, i] = (units - next(live)) / max(1, units)
             self.latest = [None] * len(self.latest)
             return out
         groups: dict = {}

@@ -26,6 +26,36 @@ from gradwatch.through_time import TimeHooks, recurrent_modules
 
 DEFAULT_EVERY = 10
 DEFAULT_CAPACITY = 8192
+# A weight tensor with more entries than twice this has its update ratio measured on an evenly
+# spaced sample of about this many entries, in blocks of 16 (64 bytes of float32: the sample
+# touches 1/16 of the tensor's cache lines, where one entry in every k would touch them all).
+RATIO_SAMPLE = 4096
+RATIO_BLOCK = 16
+
+
+def _ratio_stride(weight: torch.Tensor, embedding: bool) -> int | None:
+    """None (read the whole tensor) or the step s, in blocks, of the sample
+    :func:`_ratio_sample` reads: about RATIO_SAMPLE entries (a third to three times as many
+    for small tensors), s the step nearest n / RATIO_SAMPLE that is coprime with the number of
+    blocks per row, so that the sample visits every row and every column evenly.
+    ‖ΔW_S‖/‖W_S‖ over such a sample estimates ‖ΔW‖/‖W‖ within a few percent for the dense
+    updates of SGD and Adam (tested against the exact ratio). Embeddings (judged per moved row)
+    and non-contiguous tensors are read whole."""
+    n = weight.numel()
+    if embedding or n <= 2 * RATIO_SAMPLE or not weight.is_contiguous():
+        return None
+    blocks_per_row = max(1, n // weight.shape[0] // RATIO_BLOCK)
+    target = n // RATIO_SAMPLE
+    # the nearest step coprime with the row: target, target + 1, target − 1, target + 2, ...
+    nearby = (target + d * sign for d in range(target) for sign in (1, -1))
+    return next(s for s in nearby if s >= 1 and math.gcd(s, blocks_per_row) == 1)
+
+
+def _ratio_sample(weight: torch.Tensor, stride: int | None) -> torch.Tensor:
+    if stride is None:
+        return weight
+    whole = weight.numel() - weight.numel() % RATIO_BLOCK
+    return weight.view(-1)[:whole].view(-1, RATIO_BLOCK)[::stride]
 
 
 def snapshot_weights(model: nn.Module) -> list[torch.Tensor]:
@@ -65,7 +95,8 @@ def relative_change(model: nn.Module, snapshot: list[torch.Tensor]) -> np.ndarra
 
 
 def _loss_value(loss):
-    """The loss as a detached 0-d tensor (no host synchronisation) or a float; else an error."""
+    """The loss as a detached 0-d float32/64 tensor (no host synchronisation) or a float; else an
+    error."""
     if torch.is_tensor(loss):
         if loss.numel() != 1:
             raise ValueError(
@@ -74,7 +105,9 @@ def _loss_value(loss):
             )
         if loss.dtype == torch.bool or loss.is_complex():
             raise TypeError(f"loss must be a real number, got a tensor of dtype {loss.dtype}")
-        return loss.detach().reshape(()).to(torch.float64)
+        value = loss.detach()
+        value = value.reshape(()) if value.dim() else value
+        return value if value.dtype in (torch.float32, torch.float64) else value.float()
     if isinstance(loss, bool) or not isinstance(loss, Real):
         raise TypeError(
             f"loss must be the step's loss, a scalar tensor or a number, got {loss!r} "
@@ -83,25 +116,41 @@ def _loss_value(loss):
     return float(loss)
 
 
-def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """‖t‖₂ of each tensor as a float64 tensor, computed in float32 (many times faster than in
-    float64). A norm float32 cannot square safely (below 1e-15, where the squares of the entries
-    underflow, or above 1e18; deep sigmoid nets reach 1e-20 and less) is recomputed on the
-    tensor scaled by 2⁶⁴ or 2⁻⁶⁴, and in float64 if even that is out of range. Deciding which is
-    the one host synchronisation of a measured step."""
-    norms = torch.stack(torch._foreach_norm(tensors)).to(torch.float64)
+def _host_norms(tensors: list[torch.Tensor]) -> np.ndarray:
+    """``torch._foreach_norm`` of the tensors as a float64 host array; float16 and bfloat16
+    tensors are accumulated in float32 (in their own type a norm above 65504 or 3e38 overflows
+    and a small one loses most of its digits)."""
+    low = [t.dtype in (torch.float16, torch.bfloat16) for t in tensors]
+    if not any(low):
+        norms = torch._foreach_norm(tensors)
+    else:
+        wide = [t for t, h in zip(tensors, low, strict=True) if not h]
+        half = [t for t, h in zip(tensors, low, strict=True) if h]
+        wide = iter(torch._foreach_norm(wide) if wide else [])
+        half = iter(torch._foreach_norm(half, 2, dtype=torch.float32))
+        norms = [next(half) if h else next(wide) for h in low]
+    if len({n.dtype for n in norms}) > 1:  # e.g. float64 weights beside float32 ones
+        norms = [n.to(torch.float64) for n in norms]
+    return torch.stack(norms).cpu().numpy().astype(np.float64)
+
+
+def _norms(tensors: list[torch.Tensor]) -> np.ndarray:
+    """‖t‖₂ of each tensor, computed in float32 (many times faster than in float64) and copied
+    to the host as float64: that copy is the one host synchronisation of a measured step. A norm
+    float32 cannot square safely (below 1e-15, where the squares of the entries underflow, or
+    above 1e18; deep sigmoid nets reach 1e-20 and less) is recomputed on the tensor scaled by
+    2⁶⁴ or 2⁻⁶⁴, and in float64 if even that is out of range."""
+    norms = _host_norms(tensors)
     for factor in (2.0**64, 2.0**-64):
-        unsafe = (norms < 1e-15) if factor > 1 else (norms > 1e18)
-        if not bool(unsafe.any()):
+        index = np.flatnonzero((norms < 1e-15) if factor > 1 else (norms > 1e18)).tolist()
+        if not index:
             continue
-        index = unsafe.nonzero().flatten().tolist()
         scaled = torch._foreach_mul([tensors[i] for i in index], factor)
-        again = torch.stack(torch._foreach_norm(scaled)).to(norms) / factor
-        exact = (again < 1e-15) | (again > 1e18)
-        if bool((exact & (again != 0)).any()):
-            again = torch.stack(
-                torch._foreach_norm([tensors[i] for i in index], 2, dtype=torch.float64)
-            ).to(norms)
+        again = _host_norms(scaled)
+        again /= factor
+        if (((again < 1e-15) | (again > 1e18)) & (again != 0)).any():
+            exact = torch._foreach_norm([tensors[i] for i in index], 2, dtype=torch.float64)
+            again = torch.stack(exact).cpu().numpy()
         norms[index] = again
     return norms
 
@@ -141,7 +190,8 @@ class GradientMonitor:
     ``record``. A gradient that is None is NaN ("no gradient"), never 0.
 
     Memory: float32 rows, at most ``capacity`` of them (older rows thinned, ``store.stride``),
-    plus one copy of the weights for the update ratios (``weight_copy_bytes``).
+    plus one copy of what the update ratios read of the weights (``weight_copy_bytes``: each
+    tensor whole, or a sample of a large one, see :func:`_ratio_stride`).
     """
 
     def __init__(
@@ -182,7 +232,12 @@ class GradientMonitor:
         self._store = None
         self._loss_sum = 0.0
         self._loss_count = 0
-        self._previous = None  # weights at the previous call, for the update ratios
+        self._previous = None  # what _read_weights read at the previous call
+        self._layout = self._stride_layout = None
+        self._before = None  # ‖W‖ per layer at the previous call
+        self._strides: list = []
+        self._samples: dict = {}  # index in _weights → buffer of its sample
+        self._views: list = []  # the samples as views of the parameters
         self._warned: set = set()
         self._index_cache: dict = {}
         self.calls = 0
@@ -210,6 +265,9 @@ class GradientMonitor:
                 self._names[id(p)] = f"{g.name}.{pname}" if g.name else pname
         self._embedding_cols = [
             k for k, g in enumerate(layers) if isinstance(g.module, nn.Embedding)
+        ]
+        self._embedding_tensors = [  # (index in _weights, layer column)
+            (i, k) for i, k in enumerate(self._weight_col) if k in self._embedding_cols
         ]
 
     def _fix_order(self) -> None:
@@ -256,98 +314,147 @@ class GradientMonitor:
             self._fix_order()
         step = self.calls
         self.calls += 1
-        self._loss_sum = self._loss_sum + value
+        self._loss_sum = value if self._loss_count == 0 else self._loss_sum + value
         self._loss_count += 1
+        current = before = None  # what this call's row read of the weights, ‖W‖ per layer
         if step % self.every == 0:
-            self._measure(step, _grad_scale(scaler), scaler is not None)
+            current, before = self._measure(step, _grad_scale(scaler), scaler is not None)
         hooks = [h for h in (self._hooks, self._time) if h is not None]
         if (step + 1) % self.every == 0:  # the next call is measured: prepare for it
-            self._snapshot()
+            self._snapshot(current, before)
             for h in hooks:
                 h.attach()
         else:
             for h in hooks:
                 h.close()
 
-    def _snapshot(self) -> None:
-        weights = [p.detach() for p in self._weights]
+    def _snapshot(self, current: list | None, before: torch.Tensor | None) -> None:
+        """Keep what the update ratios read of the weights now, and ‖W‖ per layer (``before``,
+        measured with them when this call's row read them; otherwise measured here)."""
+        if before is None or not self._same_layout(self._weights):
+            current = self._read_weights()
+            before = self._layer_norms(_norms(current))
         with torch.no_grad():
-            if self._previous is None or not self._same_layout(weights):
-                self._previous = [w.clone() for w in weights]
+            if self._previous is None or not self._same_layout(self._weights):
+                self._previous = [w.clone(memory_format=torch.contiguous_format) for w in current]
+                self._layout = self._layout_of(self._weights)
             else:
-                torch._foreach_copy_(self._previous, weights)
+                torch._foreach_copy_(self._previous, current)
+        self._before = before
 
-    def _same_layout(self, weights) -> bool:
-        return all(
-            w.dtype == q.dtype and w.device == q.device and w.shape == q.shape
-            for w, q in zip(weights, self._previous, strict=True)
-        )
+    def _layer_norms(self, norms: np.ndarray) -> np.ndarray:
+        """Per layer √Σ‖t‖² over its weight tensors, from the norms of the tensors."""
+        return np.sqrt(np.bincount(self._weight_col, norms**2, minlength=len(self.layer_names)))
+
+    def _read_weights(self) -> list[torch.Tensor]:
+        """What the update ratios read of each weight tensor: the tensor, or its evenly spaced
+        sample (:func:`_ratio_stride`; the steps are fixed per layout) copied into a contiguous
+        buffer (norms of strided views run several times slower)."""
+        weights = [p.detach() for p in self._weights]
+        layout = self._layout_of(weights)
+        key = (layout, [w.data_ptr() for w in weights])
+        if self._stride_layout != key:
+            self._stride_layout = key
+            embedding = [k in self._embedding_cols for k in self._weight_col]
+            self._strides = [_ratio_stride(w, e) for w, e in zip(weights, embedding, strict=True)]
+            sampled = [i for i, s in enumerate(self._strides) if s is not None]
+            self._views = [_ratio_sample(weights[i], self._strides[i]) for i in sampled]
+            self._samples = {
+                i: torch.empty_like(v, memory_format=torch.contiguous_format)
+                for i, v in zip(sampled, self._views, strict=True)
+            }
+        if self._samples:  # the views stay valid while the parameters keep their storage
+            with torch.no_grad():
+                torch._foreach_copy_(list(self._samples.values()), self._views)
+        return [self._samples.get(i, w) for i, w in enumerate(weights)]
+
+    @staticmethod
+    def _layout_of(params) -> list:
+        return [(p.dtype, p.device, p.shape) for p in params]
+
+    def _same_layout(self, params) -> bool:
+        return self._layout == self._layout_of(params)
 
     def _warn_once(self, key, message: str) -> None:
         if key not in self._warned:
             self._warned.add(key)
             warn(message)
 
-    def _measure(self, step: int, inverse_scale: float, scaled: bool) -> None:
-        weights = [p.detach() for p in self._weights]
-        device = weights[0].device
-        n_layers, n_norms = len(self.layer_names), len(self.norm_names)
+    def _measure(self, step: int, inverse_scale: float, scaled: bool) -> tuple:
+        """Store this step's row. Returns what the update ratios read of the weights and ‖W‖ per
+        layer, for the snapshot of the same call.
+
+        One float32 pass (``_norms``) over every gradient, the change since the snapshot
+        (W_(k−1) − W_k, written over the snapshot) and the weights read now; on the host the
+        squares are summed per column: [0, 2L + M) gradients of layers, biases and norms, then
+        the L layers' change, then their weights."""
+        n_layers = len(self.layer_names)
+        size = 2 * n_layers + len(self.norm_names)
         self._check_gradients()
-        # One float32 pass over every gradient, and over the previous weights when an update
-        # ratio can be measured: columns [0, L) weights, [L, 2L) biases, [2L, 2L + M) norms.
         params = self._weights + self._others
-        cols = self._weight_col + [n_layers + k for k in self._other_col]
         present = [i for i, p in enumerate(params) if p.grad is not None]
         grads = [params[i].grad for i in present]
         grads = [g.coalesce().values() if g.is_sparse else g for g in grads]
-        previous = self._previous if self._ratios_possible(weights) else []
-        norms = _norms(grads + list(previous)) if grads or previous else None
-        size = 2 * n_layers + n_norms
-        columns = torch.full((size,), torch.nan, dtype=torch.float64, device=device)
-        finite = True
-        if grads:
-            index = self._index(tuple(cols[i] for i in present), device)
-            squares = torch.zeros(size, dtype=torch.float64, device=device)
-            squares.index_add_(0, index, norms[: len(grads)].to(device) ** 2)
-            columns[index] = squares[index].sqrt() * inverse_scale
-            if scaled:
-                finite = bool(torch.isfinite(norms[: len(grads)]).all())
-        if not finite:
+        current = self._read_weights()
+        change = self._previous if self._ratios_possible() else []
+        if change:
+            with torch.no_grad():
+                torch._foreach_sub_(change, current)
+        norms = _norms(grads + change + current)
+        if scaled and not np.isfinite(norms[: len(grads)]).all():
             self.overflow_steps += 1  # GradScaler skips this step; so does the record
-            return
-        ratios = torch.full((n_layers,), torch.nan, dtype=torch.float64, device=device)
-        if previous:
-            ratios = self._update_ratios(weights, norms[len(grads) :].to(device), device)
-        loss = torch.as_tensor(self._loss_sum, dtype=torch.float64, device=device)
-        row = [(loss / self._loss_count).reshape(1), columns[:n_layers], ratios]
-        row.append(columns[n_layers:])
+            return current, None
+        index, have = self._columns_index(present, bool(change), size)
+        roots = np.sqrt(np.bincount(index, norms**2, minlength=size + 2 * n_layers))
+        columns = np.where(have, roots[:size] * inverse_scale, np.nan)
+        before = roots[size + n_layers :]
+        ratios = np.full(n_layers, np.nan)
+        if change:
+            ratios = roots[size : size + n_layers] / self._before
+            for i, k in self._embedding_tensors:  # an embedding: ‖W‖ over the rows that moved
+                moved = change[i].abs().amax(dim=1) > 0
+                rows = (current[i] + change[i])[moved]
+                before_rows = torch.linalg.vector_norm(rows, dtype=torch.float64)
+                ratios[k] = roots[size + k] / float(before_rows)
+        loss = float(self._loss_sum) / self._loss_count
+        row = [np.array([loss]), columns[:n_layers], ratios, columns[n_layers:]]
         if self._time is not None:
-            row.append(torch.tensor(self._time.take(), dtype=torch.float64, device=device))
+            row.append(np.asarray(self._time.take(), dtype=np.float64))
         if self._hooks is not None:
-            stats = torch.as_tensor(self._hooks.take()[:3], device=device).reshape(-1)
-            row.append(stats)
+            row.append(self._hooks.take()[:3].reshape(-1))
             for name in sorted(self._hooks.reused - self._warned):
                 self._warn_once(name, _reused_message(name))
-        row = torch.cat([r.to(torch.float64) for r in row])
+        row = np.concatenate(row)
         if self._store is None:
-            self._store = RowStore(row.numel(), capacity=self.capacity)
+            self._store = RowStore(row.size, capacity=self.capacity)
         self._store.append(step, self._loss_count, row)
         self._loss_sum, self._loss_count = 0.0, 0
+        return current, before
 
-    def _index(self, cols: tuple, device) -> torch.Tensor:
-        """The column of each present gradient as a tensor, cached by the pattern of columns."""
-        key = (cols, str(device))
+    def _columns_index(self, present: list[int], change: bool, size: int) -> tuple:
+        """The column of each norm ``_measure`` computes, and which gradient columns have one,
+        cached by the pattern of present gradients."""
+        key = (tuple(present), change)
         if key not in self._index_cache:
             if len(self._index_cache) >= 8:  # the pattern of missing gradients keeps changing
                 self._index_cache.clear()
-            self._index_cache[key] = torch.tensor(cols, device=device)
+            n_layers = len(self.layer_names)
+            cols = self._weight_col + [n_layers + k for k in self._other_col]
+            index = [cols[i] for i in present]
+            have = np.zeros(size, dtype=bool)
+            have[index] = True
+            if change:
+                index += [size + k for k in self._weight_col]
+            index += [size + n_layers + k for k in self._weight_col]
+            self._index_cache[key] = (np.array(index, dtype=np.int64), have)
         return self._index_cache[key]
 
-    def _ratios_possible(self, weights) -> bool:
-        if self._previous is None:
+    def _ratios_possible(self) -> bool:
+        if self._previous is None or self._before is None:
             return False
-        if self._same_layout(weights):
+        if self._same_layout(self._weights):
             return True
+        weights = self._weights
         self._warn_once(
             ("moved", str(weights[0].dtype), str(weights[0].device)),
             "the model's weights changed dtype or device since the monitor last read them "
@@ -375,27 +482,6 @@ class GradientMonitor:
                 "it (an unused module, a branch run under no_grad, a reparametrization); it is "
                 "recorded as NaN, not 0",
             )
-
-    def _update_ratios(self, weights, before, device) -> torch.Tensor:
-        """‖W_k − W_(k−1)‖ / ‖W_(k−1)‖ per layer, given ‖W_(k−1)‖ per weight tensor (``before``);
-        leaves the change in ``self._previous`` (the next snapshot overwrites it)."""
-        previous = self._previous
-        with torch.no_grad():
-            torch._foreach_sub_(previous, weights)  # previous ← W_(k−1) − W_k, no allocation
-            change = _norms(previous).to(device)
-            for k in self._embedding_cols:  # an embedding: ‖W‖ over the rows that moved
-                i = self._weight_col.index(k)
-                moved = previous[i].abs().amax(dim=1) > 0
-                before[i] = torch.linalg.vector_norm(
-                    (weights[i] + previous[i])[moved], dtype=torch.float64
-                )
-        n_layers = len(self.layer_names)
-        index = self._index(tuple(self._weight_col), device)
-        change_sq = torch.zeros(n_layers, dtype=torch.float64, device=device)
-        before_sq = torch.zeros(n_layers, dtype=torch.float64, device=device)
-        change_sq.index_add_(0, index, change**2)
-        before_sq.index_add_(0, index, before**2)
-        return change_sq.sqrt() / before_sq.sqrt()
 
     # -- results --
 
@@ -485,7 +571,7 @@ class GradientMonitor:
 
     @property
     def weight_copy_bytes(self) -> int:
-        """Memory of the one copy of the weights the update ratios need."""
+        """Memory of the copy the update ratios keep (whole tensors, samples of large ones)."""
         if self._previous is None:
             return 0
         return sum(t.numel() * t.element_size() for t in self._previous)

@@ -1,5 +1,5 @@
-"""A bounded record: float32 rows that stay on the device in small chunks, then live on the host
-in arrays whose older part is thinned to a coarser resolution once the record is full.
+"""A bounded record: float32 rows on the host, gathered in small chunks, then kept in arrays whose
+older part is thinned to a coarser resolution once the record is full.
 
 Each row is (step, number of steps its loss averages, values...). Column 0 of the values is the
 mean loss of the steps the row stands for; when a row is dropped by thinning, its loss is folded
@@ -9,7 +9,7 @@ into the next kept row, so the kept losses still average every step of the run.
 import numpy as np
 import torch
 
-CHUNK = 64  # rows kept on the device before one copy to the host
+CHUNK = 64  # rows gathered before they join the kept arrays
 
 
 class RowStore:
@@ -17,25 +17,23 @@ class RowStore:
     ``capacity // 2`` at full resolution, the older part at a stride (in rows) that doubles
     whenever it would not fit. ``stride`` is that resolution (1 until the record first fills)."""
 
-    def __init__(self, width: int, *, capacity: int, device=None):
+    def __init__(self, width: int, *, capacity: int):
         self.width = width
         self.capacity = capacity
         self.recent = capacity // 2
         self.stride = 1
-        self._device = device
-        self._chunk = None
+        self._chunk = np.empty((CHUNK, width), dtype=np.float32)
         self._chunk_meta: list[tuple[int, int, int]] = []  # (ordinal, step, loss count)
         self._values = np.empty((0, width), dtype=np.float32)
         self._meta = np.empty((0, 3), dtype=np.int64)
         self.rows_seen = 0
 
-    def append(self, step: int, count: int, values: torch.Tensor) -> None:
-        """Store one row (a 1-D tensor of ``width`` values, any float dtype and device)."""
-        if self._chunk is None or self._chunk.device != values.device:
-            self.flush()
-            shape, device = (CHUNK, self.width), values.device
-            self._chunk = torch.empty(shape, dtype=torch.float32, device=device)
-        self._chunk[len(self._chunk_meta)].copy_(values)
+    def append(self, step: int, count: int, values) -> None:
+        """Store one row: ``width`` values, as an array or a tensor on any device."""
+        if torch.is_tensor(values):
+            values = values.detach().cpu().numpy()
+        with np.errstate(over="ignore"):  # beyond float32's range is stored as ±inf
+            self._chunk[len(self._chunk_meta)] = values
         self._chunk_meta.append((self.rows_seen, step, count))
         self.rows_seen += 1
         if len(self._chunk_meta) == CHUNK:
@@ -45,7 +43,7 @@ class RowStore:
         n = len(self._chunk_meta)
         if n == 0:
             return
-        values = self._chunk[:n].cpu().numpy()
+        values = self._chunk[:n].copy()
         self._values = np.concatenate([self._values, values])
         self._meta = np.concatenate([self._meta, np.array(self._chunk_meta, dtype=np.int64)])
         self._chunk_meta = []
@@ -70,9 +68,8 @@ class RowStore:
 
     @property
     def nbytes(self) -> int:
-        """Host bytes of the kept rows plus the device chunk."""
-        chunk = 0 if self._chunk is None else self._chunk.numel() * 4
-        return self._values.nbytes + self._meta.nbytes + chunk
+        """Bytes of the kept rows plus the chunk being gathered."""
+        return self._values.nbytes + self._meta.nbytes + self._chunk.nbytes
 
 
 def _thin(values: np.ndarray, meta: np.ndarray, stride: int):
