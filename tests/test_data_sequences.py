@@ -1,5 +1,5 @@
-"""helpers.data.sequences: the adding problem and copy-memory generators (structure, seeding,
-baselines, errors)."""
+"""helpers.data.sequences: the adding problem, copy-memory and reversal generators (structure,
+seeding, baselines, errors)."""
 
 import math
 
@@ -18,6 +18,8 @@ from helpers.data.sequences import (
     copy_memory,
     copy_memory_baseline,
     mean_predictor_mse,
+    reverse_sequence,
+    reverse_sequence_baseline,
 )
 
 # --- the adding problem ---------------------------------------------------------------------------
@@ -140,3 +142,33 @@ def test_copy_memory_errors_name_the_argument(argument):
 def test_module_constants_are_distinct_tokens():
     assert BLANK != DELIMITER
     assert np.isclose(sequences.ADDING_BASELINE_MSE, 1 / 6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(batch=st.integers(1, 8), length=st.integers(1, 20), vocab=st.integers(2, 40))
+def test_reverse_sequence_targets_are_the_tokens_backwards(batch, length, vocab):
+    x, y = reverse_sequence(batch, length, vocab=vocab, seed=3)
+    assert x.shape == y.shape == (batch, length) and x.dtype == torch.long
+    assert int(x.min()) >= 0 and int(x.max()) < vocab
+    for t in range(length):
+        assert torch.equal(y[:, t], x[:, length - 1 - t])
+    assert torch.equal(reverse_sequence(batch, length, vocab=vocab, seed=3)[0], x)
+
+
+def test_reverse_sequence_baseline_is_the_uniform_guess():
+    x, y = reverse_sequence(4096, 8, vocab=16, seed=0)
+    logits = torch.zeros(y.numel(), 16, dtype=torch.float64)  # uniform over the vocabulary
+    loss = torch.nn.functional.cross_entropy(logits, y.reshape(-1))
+    assert float(loss) == pytest.approx(reverse_sequence_baseline(16), rel=1e-12)
+    # and the best input-blind prediction, the empirical token frequencies, is within 0.1%
+    freq = torch.bincount(y.reshape(-1), minlength=16).double() / y.numel()
+    best = float(-(freq * freq.log()).sum())
+    assert best == pytest.approx(math.log(16), rel=1e-3)
+
+
+@pytest.mark.parametrize(("argument", "value"), [("batch_size", 0), ("length", 0), ("vocab", 1)])
+def test_reverse_sequence_errors_name_the_argument(argument, value):
+    kwargs = {"batch_size": 2, "length": 5, "vocab": 8, "seed": 0}
+    kwargs[argument] = value
+    with pytest.raises(ValueError, match=argument):
+        reverse_sequence(**kwargs)

@@ -15,6 +15,8 @@ set and the loss of the best constant prediction, the baseline a run must beat.
 - ``adding_problem``: the sum of two marked values in a sequence; MSE, baseline 1/6.
   Notebooks on recurrent nets and the capstone.
 - ``copy_memory``: recall a few symbols after a delay; cross-entropy (memoryless baseline).
+- ``reverse_sequence``: output the tokens in reverse order; cross-entropy, baseline ln(vocab).
+  Notebook 10's transformers.
 """
 
 from helpers.data.sequences import (
@@ -23,6 +25,8 @@ from helpers.data.sequences import (
     copy_memory,
     copy_memory_baseline,
     mean_predictor_mse,
+    reverse_sequence,
+    reverse_sequence_baseline,
 )
 from helpers.data.synthetic import (
     Split,
@@ -47,6 +51,8 @@ __all__ = [
     "friedman",
     "mean_baseline_loss",
     "mean_predictor_mse",
+    "reverse_sequence",
+    "reverse_sequence_baseline",
     "split",
     "toy_regression",
     "two_blobs",

@@ -1,4 +1,5 @@
-"""Synthetic long-memory tasks for recurrent networks: the adding problem and copy memory.
+"""Synthetic sequence tasks: the adding problem and copy memory (recurrent networks, notebook 09)
+and sequence reversal (transformers, notebook 10).
 
 Notebook 09 trains a tanh RNN and an LSTM on the adding problem: the answer depends on two inputs
 far back in the sequence, so only a network whose error signal survives many time steps learns it.
@@ -123,3 +124,29 @@ def copy_memory_baseline(delay: int, *, n_symbols: int = 8, n_copy: int = 10) ->
     n_symbols = _validate.positive_int(n_symbols, "n_symbols")
     n_copy = _validate.positive_int(n_copy, "n_copy")
     return n_copy * math.log(n_symbols) / (delay + 2 * n_copy)
+
+
+# --- sequence reversal ---------------------------------------------------------------------------
+
+
+def reverse_sequence(batch_size: int, length: int, *, vocab: int = 16, seed=None, generator=None):
+    """A batch of the reversal task: tokens (batch, length) drawn uniformly from 0 .. vocab − 1,
+    targets the same tokens in reverse order, y[:, t] = x[:, length − 1 − t]. Every output
+    position must attend to a different input position, so a model that ignores attention
+    cannot beat the uniform guess, whose cross-entropy is :func:`reverse_sequence_baseline`."""
+    batch_size = _validate.positive_int(batch_size, "batch_size")
+    length = _validate.positive_int(length, "length")
+    vocab = _validate.positive_int(vocab, "vocab")
+    if vocab < 2:
+        raise ValueError(
+            f"vocab must be at least 2 (one token leaves nothing to learn), got {vocab}"
+        )
+    gen = _generator(seed, generator)
+    x = torch.randint(0, vocab, (batch_size, length), generator=gen)
+    return x, x.flip(1)
+
+
+def reverse_sequence_baseline(vocab: int = 16) -> float:
+    """Cross-entropy per token of the best prediction that ignores the input: ln(vocab) (the
+    tokens are uniform and independent)."""
+    return math.log(_validate.positive_int(vocab, "vocab"))
