@@ -21,6 +21,7 @@ COURSE_MAP = [
     "07_normalization_and_skip_connections",
     "08_which_fix_for_which_cause",
     "09_recurrent_networks_and_lstm",
+    "10_transformers_and_mixed_precision",
     "11_capstone_diagnose_and_fix",
 ]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
