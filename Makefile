@@ -14,7 +14,7 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 # Notebooks show progress bars in JupyterLab only; runs under tests and `make execute` stay quiet.
 QUIET := VG_QUIET=1
 
-.PHONY: lab test unit validate notebooks browser portability lint format execute solutions bench bench-all clean
+.PHONY: lab test unit validate notebooks browser test-browser-all portability lint format execute solutions bench bench-all clean
 
 $(STAMP): pyproject.toml gradwatch/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
@@ -55,8 +55,14 @@ validate: $(STAMP)
 notebooks: $(STAMP)
 	$(QUIET) $(BIN)/python -m pytest $(NBVAL_ARGS) notebooks -q -n 2 --dist loadscope
 
+# The notebooks with an explorer widget, whole, through JupyterLab; test-browser-all runs every
+# notebook there (nbval already executes each one in `make notebooks`).
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -q -rs
+
+## test-browser-all: every notebook through JupyterLab in headless Chromium (CI runs it)
+test-browser-all: $(STAMP)
+	VG_BROWSER_ALL=1 $(BIN)/python -m pytest tests/browser -q -rs
 
 ## portability: nbval and the training-outcome tests under four floating-point paths
 ## (NB=path for one notebook, FLOAT_PATH=two-threads for one path)
