@@ -1,7 +1,11 @@
 # Vanishing Gradients: the two commands a learner needs are `make lab` and `make test`.
 # Everything else here serves maintainers.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.11-3.13. By default the one for which the pinned torch is on this machine's disk
+# (3.11 on the reference machine), else the newest supported: scripts/choose_python.sh.
+PYTHON ?= $(shell sh scripts/choose_python.sh)
+# Exact versions for this repository's setup and CI (pyproject.toml states the ranges).
+PIP_INSTALL = $(BIN)/python -m pip install -qq -c constraints.txt
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -16,18 +20,18 @@ QUIET := VG_QUIET=1
 
 .PHONY: lab test unit validate notebooks browser test-browser-all portability lint format execute solutions bench bench-all clean
 
-$(STAMP): pyproject.toml gradwatch/pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml gradwatch/pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13) and "Python 3.11, 3.12 or 3.13 is required; set PYTHON=/path/to/python")'
+	@test -x $(BIN)/python || { echo "== creating $(VENV) with $(PYTHON) (Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'))"; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -e ./gradwatch -e ".[dev]"
+	$(PIP_INSTALL) -e ./gradwatch -e ".[dev]"
 	@touch $(STAMP)
 
 # The toolkit's optional integrations, installed for its tests only (a learner's `make lab` does not
 # need them): tensorboard, Lightning and Hugging Face's Trainer, about 280 MB.
 EXTRAS := $(VENV)/.extras
 $(EXTRAS): $(STAMP)
-	$(BIN)/python -m pip install -qq -e "./gradwatch[tensorboard,lightning,huggingface]"
+	$(PIP_INSTALL) -e "./gradwatch[tensorboard,lightning,huggingface]"
 	@touch $(EXTRAS)
 
 ## lab: create the environment if needed and open JupyterLab on the first notebook
