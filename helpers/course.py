@@ -2,6 +2,11 @@
 
 Every notebook's setup cell calls :func:`setup`. Training loops use :func:`progress`, which shows
 a progress bar in JupyterLab and stays silent under tests (``VG_QUIET=1``, set by the Makefile).
+
+Every setup cell begins with :data:`COLAB_PREAMBLE` (a copy: on Colab the package is not there
+yet to import it from), which installs the toolkit and this package from the repository without
+their dependencies, so Colab's own torch, numpy and matplotlib stay as they are; everywhere else
+it does nothing. tests/test_notebook_shape.py checks the copies, tests/colab the route.
 """
 
 import contextlib
@@ -12,6 +17,26 @@ import warnings
 import numpy as np
 
 DEFAULT_SEED = 0
+
+REPOSITORY = "https://github.com/vanishing-gradients/course"
+COLAB_PREAMBLE = f"""import sys
+
+if "google.colab" in sys.modules:  # on Colab: install the course's helpers, keep Colab's torch
+    %pip install -q --no-deps git+{REPOSITORY}#subdirectory=gradwatch
+    %pip install -q --no-deps git+{REPOSITORY}
+
+"""
+
+
+def badges(notebook: str) -> str:
+    """The Binder and "Open in Colab" badges of ``notebook`` (a file name in notebooks/)."""
+    slug = REPOSITORY.removeprefix("https://github.com/")
+    binder = f"https://mybinder.org/v2/gh/{slug}/HEAD?urlpath=lab/tree/notebooks/{notebook}"
+    colab = f"https://colab.research.google.com/github/{slug}/blob/main/notebooks/{notebook}"
+    return (
+        f"[![Binder](https://mybinder.org/badge_logo.svg)]({binder}) "
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab})"
+    )
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> None:
