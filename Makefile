@@ -18,7 +18,7 @@ export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 # Notebooks show progress bars in JupyterLab only; runs under tests and `make execute` stay quiet.
 QUIET := VG_QUIET=1
 
-.PHONY: lab test unit validate notebooks browser test-browser-all test-colab portability lint format execute solutions bench bench-all clean
+.PHONY: lab test unit validate notebooks browser test-browser-all test-colab site test-site portability lint format execute solutions bench bench-all clean
 
 $(STAMP): pyproject.toml gradwatch/pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13) and "Python 3.11, 3.12 or 3.13 is required; set PYTHON=/path/to/python")'
@@ -33,6 +33,12 @@ EXTRAS := $(VENV)/.extras
 $(EXTRAS): $(STAMP)
 	$(PIP_INSTALL) -e "./gradwatch[tensorboard,lightning,huggingface]"
 	@touch $(EXTRAS)
+
+# The website's tools (Sphinx, myst-nb, the book theme), for `make site` and its test only.
+SITE_TOOLS := $(VENV)/.site
+$(SITE_TOOLS): $(STAMP)
+	$(PIP_INSTALL) -e ".[site]"
+	@touch $(SITE_TOOLS)
 
 ## lab: create the environment if needed and open JupyterLab on the first notebook
 lab: $(STAMP)
@@ -49,7 +55,7 @@ lint: $(STAMP)
 
 # Two workers: the notebooks are single-threaded, and loadscope keeps each one in one kernel.
 unit: $(EXTRAS)
-	$(QUIET) $(BIN)/python -m pytest tests gradwatch/tests --ignore=tests/browser --ignore=tests/colab -q -n 2
+	$(QUIET) $(BIN)/python -m pytest tests gradwatch/tests --ignore=tests/browser --ignore=tests/colab --ignore=tests/site -q -n 2
 
 ## validate: the toolkit's labelled runs: each label's own evidence on seeds 0-2, then diagnose's table
 validate: $(STAMP)
@@ -63,6 +69,15 @@ notebooks: $(STAMP)
 # notebook there (nbval already executes each one in `make notebooks`).
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/browser -q -rs
+
+## site: the course as a static website in build/site (from the stored outputs, offline)
+site: $(SITE_TOOLS)
+	$(BIN)/python scripts/build_site.py
+	@echo "open build/site/index.html"
+
+## test-site: build the website and check its pages and internal links (CI runs it)
+test-site: $(SITE_TOOLS)
+	$(BIN)/python -m pytest tests/site -q
 
 ## test-colab: the Colab route in a fresh environment that already has torch (CI runs it)
 test-colab: $(STAMP)

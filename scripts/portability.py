@@ -43,7 +43,17 @@ def pytest_commands(workers: int, notebooks: list[str], only_notebooks: bool) ->
     base += ["-n", str(workers), "--dist", "loadscope"] if workers > 1 else ["-p", "no:xdist"]
     commands = [[*base, *NBVAL, *notebooks]]
     if not only_notebooks:
-        commands.append([*base, "tests", "--ignore=tests/browser", "--ignore=tests/colab", "-m", "slow"])
+        commands.append(
+            [
+                *base,
+                "tests",
+                "--ignore=tests/browser",
+                "--ignore=tests/colab",
+                "--ignore=tests/site",
+                "-m",
+                "slow",
+            ]
+        )
     return commands
 
 

@@ -53,13 +53,13 @@ def conda_pins() -> dict[str, str]:
     return pins
 
 
-def test_runtime_and_dev_packages_are_ranges_with_a_lower_bound():
-    for name, spec in {**requirements(), **requirements("dev")}.items():
+def test_runtime_dev_and_site_packages_are_ranges_with_a_lower_bound():
+    for name, spec in {**requirements(), **requirements("dev"), **requirements("site")}.items():
         assert any(s.operator == ">=" for s in spec), f"{name}: needs a tested lower bound"
         assert not any(s.operator == "==" for s in spec), f"{name}: exact pins go to constraints"
 
 
-@pytest.mark.parametrize("group", [None, "dev"])
+@pytest.mark.parametrize("group", [None, "dev", "site"])
 def test_constraints_pin_every_package_within_its_range(group):
     pins = constraints()
     for name, spec in requirements(group).items():
@@ -71,7 +71,7 @@ def test_each_lower_bound_is_the_tested_release():
     # "tested lower bound": the pinned (tested) release is the lowest the range admits, to the
     # precision the bound is written with (numpy>=2.4 admits the tested 2.4.6).
     pins = constraints()
-    for name, spec in {**requirements(), **requirements("dev")}.items():
+    for name, spec in {**requirements(), **requirements("dev"), **requirements("site")}.items():
         bound = Version(next(s.version for s in spec if s.operator == ">="))
         tested = pins[name]
         assert tested.release[: len(bound.release)] == bound.release, (name, bound, tested)
