@@ -7,7 +7,8 @@ importable from here; each lives with its concept:
   ``helpers.training.train``), the menu of repairs :data:`FIXES` and the :data:`TARGETS`;
 - ``helpers.repairs``: monitored runs with or without a repair (:func:`run`, :func:`outcome`,
   cached), :func:`confirm_repair` on more seeds, the lag profile of the recurrent mystery
-  (:func:`lag_profile`, :func:`confirm_fading`);
+  (:func:`lag_profile`, :func:`confirm_fading`), the layers whose gradient is exactly 0
+  (:func:`zero_layers`, :func:`never_moved`, :func:`confirm_exact_zeros`);
 - ``helpers.readings``: a run's evidence in words that hold on every machine
   (:func:`read_evidence`, :func:`readings`) and before/after tables (:func:`compare`);
 - ``helpers.checklist``: the one-page checklist, rendered from the thresholds ``diagnose`` uses;
@@ -35,16 +36,20 @@ from helpers.mysteries import (
     FEEDFORWARD_FIXES,
     FIXES,
     LOWER_LR_FACTOR,
+    MIXED_PRECISION_FIXES,
     MYSTERIES,
     RAISE_LR_FACTOR,
     RECENT_STEPS,
     RECURRENT_FIXES,
     TARGETS,
+    TRANSFORMER_FIXES,
+    WARMUP_STEPS,
     Data,
     Mystery,
     applicable_fixes,
     held_out_score,
     mystery,
+    token_cross_entropy,
 )
 from helpers.plots.capstone import plot_comparison, plot_lag_profile, plot_overview
 from helpers.readings import (
@@ -62,13 +67,17 @@ from helpers.repairs import (
     Confirmation,
     Outcome,
     Run,
+    confirm_exact_zeros,
     confirm_fading,
     confirm_repair,
     lag_decay,
     lag_profile,
+    leading_zero_layers,
+    never_moved,
     outcome,
     run,
     typical_lag,
+    zero_layers,
 )
 
 __all__ = [
@@ -84,6 +93,7 @@ __all__ = [
     "FIXES",
     "LOSS_NEAR_REFERENCE",
     "LOWER_LR_FACTOR",
+    "MIXED_PRECISION_FIXES",
     "MYSTERIES",
     "NEAR",
     "NOT_QUOTED",
@@ -91,6 +101,8 @@ __all__ = [
     "RECENT_STEPS",
     "RECURRENT_FIXES",
     "TARGETS",
+    "TRANSFORMER_FIXES",
+    "WARMUP_STEPS",
     "Comparison",
     "Confirmation",
     "ConvBlock",
@@ -104,6 +116,7 @@ __all__ = [
     "checklist_markdown",
     "clusters",
     "compare",
+    "confirm_exact_zeros",
     "confirm_fading",
     "confirm_repair",
     "conv_net",
@@ -113,7 +126,9 @@ __all__ = [
     "held_out_score",
     "lag_decay",
     "lag_profile",
+    "leading_zero_layers",
     "mystery",
+    "never_moved",
     "outcome",
     "plot_comparison",
     "plot_lag_profile",
@@ -121,8 +136,10 @@ __all__ = [
     "read_evidence",
     "readings",
     "run",
+    "token_cross_entropy",
     "typical_lag",
     "versus",
+    "zero_layers",
 ]
 
 # --- the answer key ------------------------------------------------------------------------------
@@ -133,5 +150,18 @@ CAUSES = {
     "exploding": "exploding gradients",
     "converged": "converged (nothing wrong)",
     "small_lr": "learning rate too small",
+    "underflow": "float16 underflow (gradients rounded to exactly 0)",
 }
-ANSWERS = {"A": "vanishing", "B": "exploding", "C": "converged", "D": "small_lr", "E": "vanishing"}
+# F's gradients vanish towards the embedding (diagnose: vanishing, layer-ratio) because a post-LN
+# stack was trained at full learning rate from the first step; its check also accepts that
+# cause in words (helpers.exercises.nb11.ALSO_ACCEPTED). diagnose calls G vanishing too, but its
+# first layers' gradients are exactly 0, not small: float16 rounded them away.
+ANSWERS = {
+    "A": "vanishing",
+    "B": "exploding",
+    "C": "converged",
+    "D": "small_lr",
+    "E": "vanishing",
+    "F": "vanishing",
+    "G": "underflow",
+}

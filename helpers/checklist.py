@@ -51,6 +51,16 @@ fine; the input gradient at the first tenth of the sequence < {time_ratio} of th
 tenth (diagnose's through-time check); ‖∂L/∂h at step T − k‖ falls geometrically with the lag \
 k | vanishing gradients through time | a gated cell (GRU, LSTM); clip the gradient norm if it \
 explodes instead |
+| Transformer stuck at the baseline ln(vocab) | first/last ratio < {vanishing_ratio} in the \
+last steps but far above it at step 0 (`monitor.grad_norms[0]`): the early layers were starved \
+by training, not by the initialization; layer norm after each residual addition (post-LN), the \
+full learning rate from the first step | post-LN without learning-rate warm-up: vanishing \
+gradients after Adam's first full-size steps | linear warm-up of the learning rate; or pre-LN; \
+or residual branches scaled by 1/√(2N) |
+| Flat loss under float16 autocast | gradient norms of exactly 0.0 (not NaN, not merely small) \
+at every step in the first layers, whose weights never move; `diagnose` calls it vanishing, it \
+cannot see the number format | float16 underflow: gradients below 2⁻²⁵ ≈ 3e-8 round to 0 | \
+loss scaling (`torch.amp.GradScaler`); or bfloat16 |
 
 **Where the thresholds come from** (`helpers.diagnose.THRESHOLDS`, the numbers `diagnose` \
 applies):

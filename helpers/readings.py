@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from helpers.checklist import _SUPERSCRIPT, format_threshold
 from helpers.diagnose import THRESHOLDS
 from helpers.mysteries import TARGETS, Mystery
-from helpers.repairs import Outcome, Run, _factor, run
+from helpers.repairs import Outcome, Run, _factor, leading_zero_layers, never_moved, run
 
 # Training is chaotic: the last digits of a run's numbers differ between CPUs, BLAS builds and
 # thread counts (FIELD-NOTES). What decides a diagnosis is where each number sits against the
@@ -114,8 +114,9 @@ def readings(r: Run) -> dict[str, tuple[str, float]]:
     first loss against the baseline; otherwise "gradient" (largest layer ÷ the reference loss vs
     10⁻³), "first_layer" (÷ the loss, vs 10⁻⁴), "ratio" (first/last vs 10⁻³ and 70), "time" (a
     recurrent layer's early/late input gradient vs 10⁻³) and "update" (largest update/weight
-    ratio vs 10⁻⁴), and "saturated" / "dead" (vs 70%) where the monitor counted them. A label
-    has no margin (inf).
+    ratio vs 10⁻⁴), "saturated" / "dead" (vs 70%) where the monitor counted them, and "zeros":
+    which layers, counted from the first, had a gradient norm of exactly 0.0 at every step
+    ("none", "the first layer", "the first 2 layers"). A label or a count has no margin (inf).
     """
     ev = r.diagnosis.evidence
     out = {"diagnosis": (r.diagnosis.label, math.inf)}
@@ -133,8 +134,16 @@ def readings(r: Run) -> dict[str, tuple[str, float]]:
         for key, name in (("saturated", "saturation_max"), ("dead", "dead_max")):
             if not math.isnan(ev[name]):
                 out[key] = _fraction_reading(ev[name], f"{key}_fraction")
+        if r.monitor is not None:
+            out["zeros"] = (_zeros_word(leading_zero_layers(r.monitor)), math.inf)
     out["held_out"] = _held_out_reading(r.score, r.metric)
     return out
+
+
+def _zeros_word(count: int) -> str:
+    if count == 0:
+        return "none"
+    return "the first layer" if count == 1 else f"the first {count} layers"
 
 
 def _log_margins(name: str, sentence: str, marks: dict[str, tuple[str, float]]) -> None:
@@ -215,9 +224,26 @@ def _evidence_lines(r: Run, marks: dict) -> list[tuple[str, str]]:
     ]
     if units:
         lines.append(("units", ", ".join(units) + " in every layer"))
+    if word.get("zeros", "none") != "none":
+        count = leading_zero_layers(r.monitor)
+        moved = "" if r.trained is None else _moved_words(r, count)
+        lines.append(
+            (
+                "zeros",
+                f"gradient norm exactly 0.0 (not NaN, not merely small) at every step in "
+                f"{word['zeros']}{moved}",
+            )
+        )
     target = f"{TARGETS[r.metric]:g}"
     lines.append(("held-out", f"{r.metric} {word['held_out']} the target {target}"))
     return lines
+
+
+def _moved_words(r: Run, count: int) -> str:
+    frozen = never_moved(r.trained, r.monitor.layer_names[:count])
+    if frozen.all():
+        return ": their weights never moved"
+    return ": yet some of their weights moved" if frozen.any() else ""
 
 
 def read_evidence(trained: Mystery, monitor) -> Evidence:
@@ -288,7 +314,7 @@ class Comparison:
             return tuple(m[key][0] if key in m else "n/a" for m in marks)
 
         metric = self.before.metric
-        return [
+        rows = [
             ("training loss vs its reference", *both("loss")),
             (f"held-out {metric} vs the target {TARGETS[metric]:g}", *both("held_out")),
             (f"largest layer gradient vs {_f('stalled_gradient')}", *both("gradient")),
@@ -298,6 +324,9 @@ class Comparison:
             ("diagnosis", *both("diagnosis")),
             (self._target_label(), _met(self.before), _met(self.after)),
         ]
+        if any(m.get("zeros", ("none",))[0] != "none" for m in marks):
+            rows.insert(-2, ("layers with a gradient of exactly 0.0 at every step", *both("zeros")))
+        return rows
 
     def numbers(self) -> str:
         """The same comparison in numbers (their last digits differ from machine to machine)."""
@@ -333,7 +362,9 @@ class Comparison:
     __repr__ = __str__
 
 
-_TABLE_KEYS = ("loss", "held_out", "gradient", "first_layer", "ratio", "update", "diagnosis")
+_TABLE_KEYS = (
+    "loss", "held_out", "gradient", "first_layer", "ratio", "update", "zeros", "diagnosis",
+)  # fmt: skip
 
 
 def compare(trained: Mystery, monitor, fix: str) -> Comparison:

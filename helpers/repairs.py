@@ -3,8 +3,10 @@
 :func:`run` trains a mystery (``helpers.mysteries``) with one repair from
 :data:`~helpers.mysteries.FIXES` under a ``GradientMonitor`` and diagnoses it (cached);
 :func:`outcome` does the same without a monitor. :attr:`Outcome.target_met` decides whether a
-repair worked; :func:`confirm_repair` checks it on more seeds and :func:`confirm_fading` that the
-error signal of the recurrent mystery fades along the sequence, as claims (``helpers.claims``).
+repair worked; :func:`confirm_repair` checks it on more seeds, :func:`confirm_fading` that the
+error signal of the recurrent mystery fades along the sequence and :func:`confirm_exact_zeros`
+that the float16 mystery's first layers get gradients of exactly 0, as claims
+(``helpers.claims``).
 """
 
 import functools
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import torch
 
 from helpers import _validate
 from helpers.checklist import format_threshold
@@ -304,4 +307,76 @@ def confirm_fading(profile, *, margin: float = 2.0):
         sentence=f"at lag {k}, where the first marked value sits on average, less than "
         f"{format_threshold('vanishing_ratio')} of the error signal at lag 0 is left: the ratio "
         "below which diagnose calls a network's first layers starved",
+    )
+
+
+# --- gradients that are exactly zero -------------------------------------------------------------
+
+
+def zero_layers(monitor) -> np.ndarray:
+    """Per tracked layer (first layer first), True if its recorded gradient norm was exactly 0.0
+    at every stored step: not NaN, not merely small. A float32 gradient of a layer the loss
+    reaches is practically never exactly 0; float16's rounds to 0 below 2⁻²⁵ ≈ 3e-8
+    (``helpers.precision``)."""
+    grads = np.asarray(getattr(monitor, "grad_norms", None), dtype=float)
+    if grads.ndim != 2 or grads.shape[0] == 0:
+        raise ValueError("monitor has no recorded steps: record at least one step first")
+    return (grads == 0).all(axis=0)
+
+
+def leading_zero_layers(monitor) -> int:
+    """How many layers, counted from the first, had a gradient of exactly 0.0 at every step."""
+    zero = zero_layers(monitor)
+    return int(np.argmin(zero)) if not zero.all() else len(zero)
+
+
+def never_moved(trained: Mystery, layer_names) -> np.ndarray:
+    """Per named layer of a trained mystery, True if every one of its parameters is bitwise
+    equal to its value at initialization (a fresh copy of the same mystery, seed and fix)."""
+    if not isinstance(trained, Mystery) or trained.losses is None:
+        raise TypeError("never_moved needs a trained Mystery (call .train() first)")
+    fresh = Mystery(trained.name, trained.seed, trained.fix).model
+    out = []
+    for name in layer_names:
+        now, start = trained.model.get_submodule(name), fresh.get_submodule(name)
+        pairs = zip(now.parameters(), start.parameters(), strict=True)
+        out.append(all(torch.equal(a, b) for a, b in pairs))
+    return np.array(out, dtype=bool)
+
+
+def confirm_exact_zeros(name: str = "G", seeds=CONFIRM_SEEDS, *, layers: int = 2):
+    """Two claims (``helpers.claims``) about mystery ``name`` as given, on every seed of
+    ``seeds`` (monitored runs, :func:`run`): the first ``layers`` layers' gradient norms are
+    exactly 0.0 at every step and their weights never move (``claims.every``), and the training
+    loss stays within 1% of the baseline (by the claims' default margin, 1.5)."""
+    from helpers import claims
+
+    name = _check_name(name)
+    layers = _validate.positive_int(layers, "layers")
+    seeds = [_check_seed(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty: pass the seeds to check, e.g. range(5)")
+    runs = [run(name, "none", s) for s in seeds]
+    frozen = []
+    for r in runs:
+        first = r.monitor.layer_names[:layers]
+        zero = zero_layers(r.monitor)[:layers]
+        frozen.append(bool(zero.all() and never_moved(r.trained, first).all()))
+    on = _seeds_text(seeds)
+    return Confirmation(
+        (
+            claims.every(
+                frozen,
+                name=f"11.{name}-exact-zeros",
+                sentence=f"on {on}, the first {layers} layers' gradient norms are exactly 0.0 "
+                "at every step (not NaN, not merely small), and their weights never move",
+            ),
+            claims.all_near(
+                [r.recent_loss / r.baseline for r in runs],
+                1.0,
+                0.01,
+                name=f"11.{name}-at-the-baseline",
+                sentence=f"on {on}, the training loss ends within 1% of the baseline",
+            ),
+        )
     )

@@ -20,6 +20,7 @@ ACCEPTED_FIXES = {
     "B": {"he_init", "relu_he", "xavier"},
     "D": {"raise_lr"},
     "E": {"gru"},
+    "F": {"warmup", "pre_ln", "residual_scale"},
 }
 
 
@@ -132,6 +133,11 @@ def test_every_check_verdict_holds_by_a_margin(name):
         ("D", "low LR"),
         ("E", "vanishing gradients through time"),
         ("A", "VANISHING_GRADIENTS"),
+        ("F", "vanishing gradients"),
+        ("F", "no warm-up"),
+        ("F", "post-LN without warmup"),
+        ("G", "float16 underflow"),
+        ("G", "fp16 underflow"),
     ],
 )
 def test_causes_are_accepted_in_several_phrasings(name, answer):
@@ -182,3 +188,26 @@ def test_fix_answers_are_normalized_and_judged_by_training():
     assert "does not fit" in nb11.check_mystery_e("vanishing", "batch_norm").message
     half = nb11.check_mystery_d("learning rate too small")
     assert not half.correct and "second ..." in half.message
+
+
+def test_the_new_causes_are_not_accepted_elsewhere():
+    assert not nb11.judge_cause("A", "no warm-up").correct
+    assert "float16 autocast" in nb11.judge_cause("A", "underflow").message
+    assert nb11.classify_cause("Post-LN, no warm-up") == "no_warmup"
+    assert nb11.normalize_fix("Warm-up") == "warmup"
+    assert nb11.normalize_fix("GradScaler") == "loss_scaling"
+
+
+@pytest.mark.slow
+def test_calling_g_vanishing_gets_the_exact_zeros_hint():
+    feedback = nb11.judge_cause("G", "vanishing gradients")
+    assert not feedback.correct and "exactly 0.0" in feedback.message
+    assert nb11.judge_cause("G", "gradient underflow").correct
+
+
+@pytest.mark.slow
+def test_f_check_judges_the_fix_by_training():
+    assert nb11.check_mystery_f("no warmup", "warm-up").correct
+    clipped = nb11.check_mystery_f("vanishing", "clip")
+    assert not clipped.correct and "Adam divides" in clipped.message
+    assert "does not fit" in nb11.check_mystery_f("vanishing", "relu_he").message

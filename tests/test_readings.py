@@ -18,6 +18,8 @@ EXPECTED_LABEL = {
     "C": "converged",
     "D": "healthy",
     "E": "vanishing",
+    "F": "vanishing",
+    "G": "vanishing",
 }
 
 
@@ -158,3 +160,30 @@ def test_the_learners_run_equals_the_cached_run():
     text = str(comparison)
     assert "held-out accuracy" in text and "not met" in text and text.rstrip().endswith("met")
     assert m.report().startswith("training loss at the last step 0.693 (baseline 0.693)")
+
+
+@pytest.mark.slow
+def test_the_float16_mystery_reads_exact_zeros_and_its_repair_none():
+    m = mysteries.mystery("G")
+    with GradientMonitor(m.model, every=1, forward_stats=True) as monitor:
+        m.train(monitor)
+    lines = dict(readings.read_evidence(m, monitor).lines)
+    assert lines["zeros"] == (
+        "gradient norm exactly 0.0 (not NaN, not merely small) at every step in the first 2 "
+        "layers: their weights never moved"
+    )
+    assert lines["diagnosis"].startswith("VANISHING")  # what diagnose says; the zeros say more
+    rows = {row[0]: row[1:] for row in readings.compare(m, monitor, "loss_scaling").rows()}
+    assert rows["layers with a gradient of exactly 0.0 at every step"] == (
+        "the first 2 layers",
+        "none",
+    )
+    assert rows["target (accuracy ≥ 0.9, loss ≤ half the baseline)"] == ("not met", "met")
+    a_rows = [row[0] for row in readings.Comparison(repairs.run("A"), repairs.run("A")).rows()]
+    assert not any("exactly 0.0" in label for label in a_rows)  # only where there are zeros
+
+
+def test_the_zeros_word_counts_layers():
+    assert readings._zeros_word(0) == "none"
+    assert readings._zeros_word(1) == "the first layer"
+    assert readings._zeros_word(3) == "the first 3 layers"

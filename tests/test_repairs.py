@@ -25,12 +25,21 @@ EXPECTED = {
     "C": ("converged", "plateau-low"),
     "D": ("healthy", None),
     "E": ("vanishing", "through-time"),
+    "F": ("vanishing", "layer-ratio"),  # post-LN without warm-up: the embedding gets ~1e-4
+    "G": ("vanishing", "layer-ratio"),  # exact zeros from float16, which diagnose cannot name
 }
-INTENDED_FIX = {"A": "relu_he", "B": "he_init", "D": "raise_lr", "E": "gru"}
+INTENDED_FIX = {
+    "A": "relu_he",
+    "B": "he_init",
+    "D": "raise_lr",
+    "E": "gru",
+    "F": "warmup",
+    "G": "loss_scaling",
+}
 FIVE_SEEDS = range(5)
 # The margin by which each intended fix reaches the target on all five seeds (the worst of the
 # training-loss and held-out conditions): B's repair ends at R² ≈ 0.6 against the target 0.5.
-REPAIR_MARGIN = {"A": 2.0, "B": 1.1, "D": 1.25, "E": 2.0}
+REPAIR_MARGIN = {"A": 2.0, "B": 1.1, "D": 1.25, "E": 2.0, "F": 2.0, "G": 2.0}
 
 
 @pytest.mark.slow
@@ -106,6 +115,8 @@ def test_c_needs_no_fix(seed):
         ("B", "batch_norm", "the training loss falls, the held-out R² stays below 0"),
         ("B", "residual", "with weights this large the signal grows even faster"),
         ("E", "lstm", "the LSTM needs more than 300 steps"),
+        ("F", "clip", "Adam's steps barely change under clipping"),
+        ("F", "lower_lr", "40 steps at a tenth of the learning rate are too few"),
     ],
 )
 def test_fixes_the_hints_call_useless_do_not_repair_on_five_seeds(name, fix, why):
@@ -133,7 +144,7 @@ def test_an_outcome_is_the_run_without_its_monitor():
 
 def test_run_validates_name_fix_and_applicability():
     with pytest.raises(ValueError, match="unknown mystery"):
-        repairs.run("F")
+        repairs.run("H")
     with pytest.raises(ValueError, match="unknown fix 'he'"):
         repairs.run("A", "he")
     with pytest.raises(ValueError, match="'gru' does not apply to mystery A"):
@@ -183,3 +194,57 @@ def test_confirm_repair_names_its_seeds_and_rejects_none():
         repairs.confirm_repair(comparison, seeds=[])
     with pytest.raises(ClaimFailed, match="11.B-lower_lr-loss"):  # diverged: no repair
         repairs.confirm_repair(comparison, seeds=[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", SEEDS)
+def test_f_is_flat_at_the_start_and_starved_at_the_end(seed):
+    # the profile is flat at initialization; the embedding's share vanishes during training
+    r = repairs.run("F", seed=seed)
+    g = np.asarray(r.monitor.grad_norms)
+    assert r.monitor.layer_names[0] == "token_embedding" and r.monitor.layer_names[-1] == "readout"
+    assert g[0, 0] / g[0, -1] > 10 * THRESHOLDS["vanishing_ratio"].value
+    assert np.median(g[-10:, 0] / g[-10:, -1]) < THRESHOLDS["vanishing_ratio"].value
+    assert abs(r.recent_loss / r.baseline - 1) < 0.1 and r.score < 0.2
+
+
+def test_zero_layers_reads_exact_zeros_only():
+    from types import SimpleNamespace
+
+    grads = np.array([[0.0, 0.0, 1e-30, 0.3], [0.0, 0.0, 0.0, 0.2], [0.0, 1e-12, 0.0, 0.1]])
+    monitor = SimpleNamespace(grad_norms=grads)
+    np.testing.assert_array_equal(repairs.zero_layers(monitor), [True, False, False, False])
+    assert repairs.leading_zero_layers(monitor) == 1
+    monitor.grad_norms = np.zeros((2, 3))
+    assert repairs.leading_zero_layers(monitor) == 3
+    monitor.grad_norms = np.array([[1.0, 0.0], [1.0, 0.0]])
+    assert repairs.leading_zero_layers(monitor) == 0  # a later zero layer is not a leading one
+    with pytest.raises(ValueError, match="monitor has no recorded steps"):
+        repairs.zero_layers(SimpleNamespace(grad_norms=np.zeros((0, 3))))
+
+
+@pytest.mark.slow
+def test_g_has_exact_zeros_on_five_seeds_and_the_loss_scaled_run_has_none():
+    confirmation = repairs.confirm_exact_zeros("G", FIVE_SEEDS)
+    assert [v.name for v in confirmation.verdicts] == ["11.G-exact-zeros", "11.G-at-the-baseline"]
+    for seed in FIVE_SEEDS:
+        r = repairs.run("G", seed=seed)
+        assert repairs.leading_zero_layers(r.monitor) >= 2
+        assert not np.isnan(r.monitor.grad_norms).any()  # zeros, not NaN
+        names = r.monitor.layer_names
+        np.testing.assert_array_equal(repairs.never_moved(r.trained, names[:2]), [True, True])
+        assert not repairs.never_moved(r.trained, names[-1:]).any()  # the read-out learns
+        scaled = repairs.run("G", "loss_scaling", seed)
+        assert repairs.leading_zero_layers(scaled.monitor) == 0
+
+
+@pytest.mark.slow
+def test_confirm_exact_zeros_fails_where_gradients_are_small_but_not_zero():
+    with pytest.raises(ClaimFailed, match="11.A-exact-zeros"):
+        repairs.confirm_exact_zeros("A", seeds=[0])
+    with pytest.raises(ValueError, match="seeds is empty"):
+        repairs.confirm_exact_zeros("G", seeds=[])
+    with pytest.raises(ValueError, match="layers must be a positive integer"):
+        repairs.confirm_exact_zeros("G", seeds=[0], layers=0)
+    with pytest.raises(TypeError, match="needs a trained Mystery"):
+        repairs.never_moved(mysteries.mystery("G"), ["linear1"])

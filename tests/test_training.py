@@ -233,3 +233,60 @@ def test_batch_norm_with_momentum_none_keeps_torchs_cumulative_average(data):
     torch.testing.assert_close(many.models[0].norm2.running_var, single.norm2.running_var,
                                rtol=1e-4, atol=1e-6)  # fmt: skip
     assert int(many.models[0].norm2.num_batches_tracked) == 5
+
+
+def test_warmup_scales_the_first_steps_learning_rate(data):
+    # step t uses lr · min(1, (t + 1)/W): with plain SGD the first update is lr/W times the gradient
+    x, y = data
+    model, reference = mlp(2, 8, seed=0), mlp(2, 8, seed=0)
+    before = [p.detach().clone() for p in model.parameters()]
+    nn.functional.mse_loss(reference(x), y).backward()
+    training.train(model, (x, y), steps=1, lr=0.1, warmup_steps=4)
+    for p0, p1, ref in zip(before, model.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(p1.detach(), p0 - 0.025 * ref.grad)
+    plain, warmed = mlp(2, 8, seed=0), mlp(2, 8, seed=0)
+    a = training.train(plain, (x, y), steps=5, lr=0.1).losses
+    b = training.train(warmed, (x, y), steps=5, lr=0.1, warmup_steps=1).losses
+    np.testing.assert_array_equal(a, b)  # a warm-up of one step is no warm-up
+
+
+class _ScalerRecorder:
+    def __init__(self):
+        self.scales = []
+
+    def record(self, loss, scaler=None):
+        self.scales.append(None if scaler is None else float(scaler.get_scale()))
+
+
+def test_float16_autocast_and_loss_scaling(data):
+    x, y = data
+    model = mlp(2, 8, seed=0)
+    with torch.autocast("cpu", dtype=torch.float16):
+        out = model(x)
+    expected = float(nn.functional.mse_loss(out.float(), y).detach())
+    fp16 = training.train(mlp(2, 8, seed=0), (x, y), steps=1, lr=0.1, autocast="float16")
+    assert fp16.losses[0] == pytest.approx(expected, rel=1e-6)
+    fp32 = training.train(mlp(2, 8, seed=0), (x, y), steps=1, lr=0.1)
+    assert fp16.losses[0] != fp32.losses[0]  # the forward pass really ran in float16
+    recorder = _ScalerRecorder()
+    training.train(
+        mlp(2, 8, seed=0), (x, y), steps=3, lr=0.1, autocast="float16", loss_scaling=True,
+        monitor=recorder, clip=1.0,
+    )  # fmt: skip
+    assert recorder.scales == [2.0**16] * 3  # the monitor is handed the GradScaler
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"warmup_steps": -1}, "warmup_steps must be an integer >= 0"),
+        ({"warmup_steps": 2.5}, "warmup_steps must be an integer >= 0"),
+        ({"autocast": "float8"}, "unknown autocast 'float8'"),
+        ({"loss_scaling": True}, "loss_scaling=True is for autocast='float16'"),
+        ({"loss_scaling": True, "autocast": "bfloat16"}, "loss_scaling=True is for"),
+        ({"loss_scaling": 1}, "loss_scaling must be True or False"),
+    ],
+)
+def test_bad_precision_and_warmup_arguments_name_themselves(data, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        training.train(mlp(2, 4, seed=0), data, steps=1, lr=0.1, **kwargs)

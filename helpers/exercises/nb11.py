@@ -1,7 +1,8 @@
 """Exercises for notebook 11 (the capstone): name the cause of each mystery run and repair it.
 
-``check_mystery_b`` to ``check_mystery_e`` take the cause in words and one fix from
-``helpers.capstone.FIXES``; ``check_another_fix_a`` asks for a second repair of mystery A. A fix
+``check_mystery_b`` to ``check_mystery_f`` take the cause in words and one fix from
+``helpers.capstone.FIXES``; ``check_another_fix_a`` asks for a second repair of mystery A
+(mysteries A and G are worked through in the notebook). A fix
 is judged by training it (``helpers.capstone.run``, cached): it must reach the target of
 ``Run.target_met`` where the original does not. Hints quote the run's own evidence and the rules
 of ``helpers.diagnose``.
@@ -14,8 +15,9 @@ from helpers import capstone
 from helpers.diagnose import THRESHOLDS
 from helpers.exercises import UNANSWERED, Feedback, exercise, unanswered
 
-# How a learner may name each cause (compared after normalize()). The last four are recognised
-# but are never the whole answer; each gets its own hint.
+# How a learner may name each cause (compared after normalize()). From "saturation" on they are
+# recognised but are never the whole answer; each gets its own hint ("no_warmup" is accepted
+# for mystery F, see ALSO_ACCEPTED).
 _LR = ("learning rate", "lr", "step size")
 PHRASES = {
     "vanishing": (
@@ -63,6 +65,22 @@ PHRASES = {
         for lr in _LR
         for phrase in (f"{lr} too small", f"{lr} too low", f"small {lr}", f"low {lr}")
     ),
+    "underflow": (
+        "underflow",
+        "underflow to zero",
+        "float16 underflow",
+        "fp16 underflow",
+        "half precision underflow",
+        "gradient underflow",
+        "gradients underflow",
+        "numerical underflow",
+        "float16 underflow gradients rounded to exactly 0",
+        "float16 rounds the gradients to zero",
+        "gradients rounded to zero",
+        "exact zeros",
+        "no loss scaling",
+        "missing loss scaling",
+    ),
     "saturation": ("saturation", "saturated", "saturated units", "saturated activations"),
     "dying_relu": ("dying relu", "dead relu", "dead relus", "dying relus", "dead units"),
     "healthy": ("healthy", "training in progress", "still improving"),
@@ -71,7 +89,21 @@ PHRASES = {
         for lr in _LR
         for phrase in (f"{lr} too large", f"{lr} too high", f"large {lr}", f"high {lr}")
     ),
+    "no_warmup": tuple(
+        f"{pre}{w}"
+        for w in ("warmup", "warm up", "learning rate warmup", "learning rate warm up", "lr warmup")
+        for pre in (
+            "no ",
+            "missing ",
+            "without ",
+            "post ln without ",
+            "post ln no ",
+            "post ln and no ",
+        )
+    ),
 }
+# Causes accepted besides capstone.ANSWERS[name]: F's vanishing gradients have a cause of their own.
+ALSO_ACCEPTED = {"F": ("no_warmup",)}
 CAUSE_CHOICES = ", ".join(capstone.CAUSES.values())
 FIX_ALIASES = {
     "relu": "relu_he",
@@ -87,6 +119,13 @@ FIX_ALIASES = {
     "nothing": "none",
     "stop": "none",
     "early_stopping": "none",
+    "warm_up": "warmup",
+    "lr_warmup": "warmup",
+    "preln": "pre_ln",
+    "pre_layer_norm": "pre_ln",
+    "gradscaler": "loss_scaling",
+    "grad_scaler": "loss_scaling",
+    "amp_gradscaler": "loss_scaling",
 }
 WORKED_FIX_A = "relu_he"  # the fix the notebook demonstrates on mystery A
 
@@ -153,6 +192,11 @@ def facts(name: str) -> str:
     )
     if name == "E":
         text += " A recurrent net is deep in time: look at the gradient against the time lag."
+    if name == "F":
+        text += (
+            " These numbers are from the last steps: compare monitor_f.grad_norms[0], the first "
+            "step, with monitor_f.grad_norms[-1]."
+        )
     return text
 
 
@@ -195,6 +239,14 @@ def looks_like(claimed: str) -> str:
             "A learning rate that is too large makes the loss jump or turn NaN after an update; "
             "a loss that is already huge before the first update has another cause."
         ),
+        "underflow": (
+            "Float16 underflow shows as gradient norms of exactly 0.0 at every step in a run "
+            "under float16 autocast (the 'zeros' line of read_evidence); this run has none."
+        ),
+        "no_warmup": (
+            "A missing warm-up matters for a post-LN transformer at a large learning rate; this "
+            "is not one."
+        ),
     }[claimed]
 
 
@@ -205,6 +257,13 @@ CORRECT_CAUSE = {
     "D": "Learning rate too small: the gradients are fine, but each step barely moves a weight.",
     "E": "Vanishing through time: per layer the gradients look fine, but the error signal fades "
     "step by step back through the sequence, so the net never links the target to the marks.",
+    "F": "Vanishing, and why: at the first step the gradient reaches every block; after Adam's "
+    "first full-size steps (each weight moves by about the learning rate) the post-LN stack's "
+    "early layers get a vanishing share of it, and the loss sits at ln 16. The cause is a "
+    "post-LN transformer trained at full learning rate without warm-up (notebook 10).",
+    "G": "Float16 underflow: the first layers' gradient norms are exactly 0.0 at every step, not "
+    "small: below 2⁻²⁵ ≈ 3e-8 the float16 backward pass rounds them to 0, and not even Adam "
+    "moves a weight whose gradient is 0. diagnose calls it vanishing; it cannot see the format.",
 }
 
 # Why a fix a learner is likely to try does not work.
@@ -225,6 +284,10 @@ FIX_HINTS = {
     "even faster.",
     ("E", "lstm"): "the LSTM does learn this task, but more slowly: within the same 300 steps it "
     "is still at the baseline (notebook 09 trains it for about 1000). Try the other gated cell.",
+    ("F", "clip"): "Adam divides each gradient by its own running size, so clipping the norm "
+    "barely changes its steps: the first full-size steps still wreck the post-LN stack.",
+    ("F", "lower_lr"): "a tenth of the learning rate avoids the wreck, but 40 such small steps "
+    "are too few to learn the task. Keep the learning rate and make only the first steps small.",
 }
 
 
@@ -236,6 +299,11 @@ WHAT_A_REPAIR_CHANGES = {
     "initial weights.",
     "D": "the gradients are fine already; what makes every step move the weights so little?",
     "E": "the error signal fades along the sequence; a repair must change the recurrent cell.",
+    "F": "the gradient reached every block at the first step and vanished after the first "
+    "full-size steps; a repair must make those first steps small, or move the layer norms off "
+    "the residual path.",
+    "G": "the first layers' gradients are exactly 0 in float16; a repair must lift them into "
+    "float16's range.",
 }
 
 
@@ -262,7 +330,7 @@ def judge_cause(name: str, answer) -> Feedback:
         )
     claimed = classify_cause(answer)
     expected = capstone.ANSWERS[name]
-    if claimed == expected:
+    if claimed == expected or claimed in ALSO_ACCEPTED.get(name, ()):
         return Feedback(True, CORRECT_CAUSE[name])
     if claimed is None:
         return Feedback(
@@ -271,6 +339,12 @@ def judge_cause(name: str, answer) -> Feedback:
             "the diagnosis's label and the evidence lines under it.",
         )
     hint = looks_like(claimed)
+    if claimed == "vanishing" and expected == "underflow":
+        hint = (
+            "diagnose says so, but look at the 'zeros' line: these gradients are not small, they "
+            "are exactly 0.0 at every step, in a run under float16 autocast. What turns a small "
+            "number into exactly 0?"
+        )
     if claimed == "healthy" and expected == "converged":
         hint = (
             "Nothing is broken, yes; but diagnose calls a run healthy while its loss still "
@@ -370,6 +444,15 @@ def solution_mystery_e():
     return "vanishing gradients", "gru"
 
 
+def solution_mystery_f():
+    """diagnose says vanishing (first/last ratio below 1e-3); at the first step the gradient
+    still reached the first layer, so the early steps did it: warm the learning rate up."""
+    r = capstone.run("F")
+    first = r.monitor.grad_norms[0]
+    assert first[0] / first[-1] > THRESHOLDS["vanishing_ratio"].value  # flat at the start
+    return r.diagnosis.label, "warmup"
+
+
 # --- the checks ----------------------------------------------------------------------------------
 
 
@@ -403,3 +486,10 @@ def check_mystery_d(cause, fix=...) -> Feedback:
 def check_mystery_e(cause, fix=...) -> Feedback:
     """Mystery E's cause and one repair: vanishing gradients through time; "gru"."""
     return judge_mystery("E", cause, fix)
+
+
+@exercise(solution=solution_mystery_f)
+def check_mystery_f(cause, fix=...) -> Feedback:
+    """Mystery F's cause and one repair: vanishing gradients (a post-LN transformer without
+    warm-up); "warmup", "pre_ln" or "residual_scale"."""
+    return judge_mystery("F", cause, fix)

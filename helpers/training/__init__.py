@@ -2,7 +2,8 @@
 
 Every notebook and experiment trains through :func:`train`: the loop a monitor is made for
 (zero_grad, forward, loss, backward, ``monitor.record(loss)``, optional clipping, step), full
-batch or mini-batch, SGD (with optional momentum) or Adam, an optional held-out evaluation and a
+batch or mini-batch, SGD (with optional momentum) or Adam, an optional learning-rate warm-up,
+float16/bfloat16 autocast with optional loss scaling, an optional held-out evaluation and a
 progress bar in JupyterLab. Comparisons over seeds and learning rates use :func:`train_many`
 (``helpers.training.batched``), which trains all the copies side by side as one computation.
 """
@@ -20,6 +21,7 @@ from helpers.course import course_threads, progress
 from helpers.training.batched import ManyResult, train_many
 
 __all__ = [
+    "AUTOCAST",
     "LOSSES",
     "OPTIMIZERS",
     "ManyResult",
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 OPTIMIZERS = ("sgd", "adam")
+AUTOCAST = ("float16", "bfloat16")  # torch.autocast("cpu", dtype=...) for the forward pass
 LOSSES: dict[str, Callable[[], nn.Module]] = {
     "mse": nn.MSELoss,
     "bce": nn.BCEWithLogitsLoss,
@@ -130,6 +133,29 @@ def evaluate(model: nn.Module, x, y, loss="mse", *, train_mode: bool = False) ->
                 buffer.copy_(saved)
 
 
+def _forward_loss(model, x, y, loss_fn, low):
+    """The loss of one forward pass, under float16/bfloat16 autocast when ``low`` is a dtype
+    (the output cast back to float32 before the loss)."""
+    if low is None:
+        return loss_fn(model(x), y)
+    with torch.autocast("cpu", dtype=low):
+        out = model(x)
+    return loss_fn(out.float(), y)
+
+
+def _backward_record(loss_value, scaler, monitor) -> None:
+    """Backward (of the scaled loss under a GradScaler), then ``monitor.record`` if a monitor is
+    given: with the scaler, so that it reads the unscaled gradients."""
+    if scaler is None:
+        loss_value.backward()
+        if monitor is not None:
+            monitor.record(loss_value)
+        return
+    scaler.scale(loss_value).backward()
+    if monitor is not None:
+        monitor.record(loss_value, scaler=scaler)
+
+
 def train(
     model: nn.Module,
     data,
@@ -147,6 +173,9 @@ def train(
     record_nonfinite: bool = False,
     held_out=None,
     label: str = "training",
+    warmup_steps: int = 0,
+    autocast: str | None = None,
+    loss_scaling: bool = False,
 ) -> TrainResult:
     """Train ``model`` in place for ``steps`` optimizer steps; return a :class:`TrainResult`.
 
@@ -162,6 +191,15 @@ def train(
         backpropagated and recorded (no update) before training stops, so the monitor's record
         ends with the step that diverged (what diagnose's overflow rule reads).
     held_out: (x, y) to evaluate on after training (``TrainResult.held_out``).
+    warmup_steps: linear learning-rate warm-up, lr · min(1, (t + 1)/warmup_steps) at step t
+        (``helpers.transformers.warmup_scheduler``); 0, the default, keeps lr constant.
+    autocast: "float16" or "bfloat16" runs the forward pass under ``torch.autocast("cpu",
+        dtype=...)`` (mixed precision: weights, optimizer and the loss in float32); None, the
+        default, runs in float32.
+    loss_scaling: dynamic loss scaling with ``torch.amp.GradScaler("cpu")`` (float16 autocast
+        only): backward of the scaled loss, the monitor gets ``scaler=`` (it reads unscaled
+        gradients), the gradients are unscaled before clipping, ``scaler.step`` skips a step
+        whose gradients overflowed.
     A NaN or infinite loss stops training (every later step would be NaN too).
     """
     steps = _validate.positive_int(steps, "steps")
@@ -171,32 +209,57 @@ def train(
         clip = _validate.positive(clip, "clip")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+        raise ValueError(f"warmup_steps must be an integer >= 0, got {warmup_steps!r}")
+    low = (
+        None
+        if autocast is None
+        else getattr(torch, _validate.choice(autocast, AUTOCAST, "autocast"))
+    )
+    if not isinstance(loss_scaling, bool):
+        raise TypeError(f"loss_scaling must be True or False, got {loss_scaling!r}")
+    if loss_scaling and autocast != "float16":
+        raise ValueError(
+            f"loss_scaling=True is for autocast='float16' (got autocast={autocast!r}); float32 "
+            "and bfloat16 have float32's range and need no loss scaling"
+        )
     loss_fn = loss_function(loss)
     batches, is_full = _batches(data, batch_size, seed)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = make_optimizer(optimizer, params, lr, momentum)
+    schedule = None
+    if warmup_steps:
+        from helpers.transformers import warmup_scheduler
+
+        schedule = warmup_scheduler(opt, warmup_steps)
+    scaler = torch.amp.GradScaler("cpu") if loss_scaling else None
     losses, norms, clipped, diverged = [], [], 0, False
     with course_threads():
         for _ in progress(range(steps), desc=label, leave=False):
             x, y = next(batches)
             opt.zero_grad()
-            loss_value = loss_fn(model(x), y)
+            loss_value = _forward_loss(model, x, y, loss_fn, low)
             losses.append(float(loss_value.detach()))
             if not math.isfinite(losses[-1]):
                 diverged = True
                 if record_nonfinite and monitor is not None:
-                    loss_value.backward()
-                    monitor.record(loss_value)
+                    _backward_record(loss_value, scaler, monitor)
                 break
-            loss_value.backward()
-            if monitor is not None:
-                monitor.record(loss_value)
+            _backward_record(loss_value, scaler, monitor)
             if clip is not None or measure_grad_norm:
+                if scaler is not None:
+                    scaler.unscale_(opt)
                 limit = clip if clip is not None else math.inf
                 norm = float(nn.utils.clip_grad_norm_(params, limit, foreach=True))
                 norms.append(norm)
                 clipped += clip is not None and norm > clip
-            opt.step()
+            if scaler is None:
+                opt.step()
+            else:
+                scaler.step(opt)  # skipped if a gradient overflowed; then the scale halves
+                scaler.update()
+            if schedule is not None:
+                schedule.step()
         result = TrainResult(np.array(losses), np.array(norms), int(clipped), diverged)
         if is_full and not diverged:
             result.final_loss = evaluate(model, x, y, loss_fn, train_mode=True)
