@@ -75,3 +75,24 @@ def test_setup_makes_the_courses_own_deprecations_errors():
             warnings.warn_explicit("old", FutureWarning, "x.py", 1, module="gradwatch.monitor")
         with pytest.warns(DeprecationWarning):  # a third-party warning stays a warning
             warnings.warn_explicit("theirs", DeprecationWarning, "x.py", 1, module="numpy.core")
+
+
+def test_inline_figures_are_stored_at_twice_their_displayed_size_with_a_palette():
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    png, metadata = plots.figure_png(fig)
+    plt.close(fig)
+    image = Image.open(io.BytesIO(png))
+    assert image.mode == "P" and len(image.getpalette()) // 3 <= plots.PALETTE_COLORS
+    assert image.size == (2 * metadata["width"], 2 * metadata["height"])
+    # the displayed size is the figure's size at its dpi (cropped to the drawn area, never larger)
+    width, height = fig.get_size_inches() * fig.dpi
+    assert 0.8 * width <= metadata["width"] <= width + 1
+    assert 0.8 * height <= metadata["height"] <= height + 1
+    corner = image.convert("RGB").getpixel((0, 0))
+    assert corner == (255, 255, 255), "the background stays opaque white"
