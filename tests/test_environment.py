@@ -48,8 +48,9 @@ def conda_pins() -> dict[str, str]:
     pins = {}
     for entry in environment["dependencies"]:
         if isinstance(entry, str) and entry != "pip":
-            name, _, version = entry.partition("=")
-            pins[name] = version
+            name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)(.*)", entry).groups()
+            # "numpy=2.4.6" is an exact pin; "python>=3.11,<3.14" a range, kept as written
+            pins[name] = version[1:] if re.match(r"=[0-9]", version) else version
     return pins
 
 
@@ -85,7 +86,8 @@ def test_torch_is_held_at_the_local_cpu_release():
 
 def test_conda_pins_the_constraints_versions_of_the_runtime_packages():
     conda = conda_pins()
-    assert conda.pop("python") == "3.11"
+    python = SpecifierSet(conda.pop("python"))
+    assert all(python.contains(v) for v in SUPPORTED_PYTHONS) and not python.contains("3.14")
     pins = constraints()
     expected = {CONDA_NAME.get(name, name): str(pins[name]) for name in requirements()}
     assert conda == expected
